@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "process-jobs",
+    products: [
+        .executable(name: "process-jobs", targets: ["process-jobs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, reached through pkg-config; the shims hold only what Swift cannot call.
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+
+        // Thin layers over them.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+
+        // The engine: claim -> dispatch -> record. Knows PostgreSQL, not libcurl.
+        .target(
+            name: "ProcessJobsCore",
+            dependencies: ["PostgresClient", .product(name: "Logging", package: "swift-log")]),
+
+        // libcurl's multi interface as the engine's Transport.
+        .target(name: "CurlTransport", dependencies: ["CCurl", "ProcessJobsCore"]),
+
+        // The command line on top.
+        .executableTarget(
+            name: "process-jobs",
+            dependencies: [
+                "ProcessJobsCore", "CurlTransport", "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "ProcessJobsCoreTests", dependencies: ["ProcessJobsCore"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ProcessJobsCore", "CurlTransport", "PostgresClient"]),
+    ]
+)

@@ -1,0 +1,259 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CCurl
+import ProcessJobsCore
+
+/// The engine's Transport on libcurl's multi interface: many POSTs in flight on one thread,
+/// connections kept alive and reused (HTTP/2 multiplexed where the app offers it), TLS always
+/// verified, proxies from the environment as libcurl reads them. libcurl is initialised on the
+/// first request, so a run with nothing due never pays for it.
+public final class CurlTransport: Transport {
+    public struct Options: Sendable {
+        public var requestTimeout: Double
+        public var connectTimeout: Double
+        /// Bytes of an answer kept; a longer answer is cut and the transfer stopped there.
+        public var bodyCap: Int
+        /// Connections to keep open to the app.
+        public var maxConnections: Int
+
+        public init(requestTimeout: Double, connectTimeout: Double = 10, bodyCap: Int = 64 * 1024, maxConnections: Int) {
+            self.requestTimeout = requestTimeout
+            self.connectTimeout = connectTimeout
+            self.bodyCap = bodyCap
+            self.maxConnections = maxConnections
+        }
+    }
+
+    private let options: Options
+    private let wakeDescriptor: Int32?
+    private var multi: OpaquePointer?
+    private var transfers: [Int: Transfer] = [:]
+    private var idleHandles: [OpaquePointer] = []
+
+    public init(options: Options, wakeDescriptor: Int32?) {
+        self.options = options
+        self.wakeDescriptor = wakeDescriptor
+    }
+
+    deinit {
+        _ = abortAll()
+        idleHandles.forEach { curl_easy_cleanup(UnsafeMutableRawPointer($0)) }
+        if let multi { curl_multi_cleanup(UnsafeMutableRawPointer(multi)) }
+    }
+
+    private func multiHandle() -> UnsafeMutableRawPointer {
+        if let multi { return UnsafeMutableRawPointer(multi) }
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        let handle = curl_multi_init()!
+        _ = pj_multi_setopt_long(handle, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnections)
+        _ = pj_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, options.maxConnections)
+        multi = OpaquePointer(handle)
+        return handle
+    }
+
+    public func start(_ request: Request, tag: Int) {
+        let multi = multiHandle()
+        let easy = idleHandles.popLast().map { UnsafeMutableRawPointer($0) } ?? curl_easy_init()!
+        let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap)
+        transfers[tag] = transfer
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+
+        // An empty Expect: stops libcurl waiting for "100 Continue" before large bodies.
+        for header in request.headers + ["Expect:"] {
+            transfer.headerList = curl_slist_append(transfer.headerList, header)
+        }
+        _ = pj_easy_setopt_str(easy, CURLOPT_URL, request.url)
+        _ = pj_easy_setopt_long(easy, CURLOPT_POST, 1)
+        _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.utf8.count))
+        _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, request.body)  // copied: the String may go
+        _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(transfer.headerList))
+        _ = pj_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, bodyCallback)
+        _ = pj_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
+        _ = pj_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
+        _ = pj_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
+        _ = pj_easy_setopt_ptr(easy, CURLOPT_PRIVATE, context)
+        _ = pj_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        _ = pj_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, milliseconds(options.requestTimeout))
+        _ = pj_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(min(options.connectTimeout, options.requestTimeout)))
+        _ = pj_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = pj_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)  // a redirected POST is reported, not followed
+        _ = pj_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = pj_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")  // every encoding libcurl can decode
+        _ = pj_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        curl_multi_add_handle(multi, easy)
+    }
+
+    public func wait(timeout: Double) -> [Completion] {
+        guard !transfers.isEmpty, let multi else {
+            sleepUntilWoken(timeout: timeout)
+            return []
+        }
+        let handle = UnsafeMutableRawPointer(multi)
+        var running: Int32 = 0
+        curl_multi_perform(handle, &running)
+        var finished = collect()
+        if !finished.isEmpty { return finished }
+        if let wakeDescriptor {
+            var extra = curl_waitfd(fd: wakeDescriptor, events: Int16(CURL_WAIT_POLLIN), revents: 0)
+            curl_multi_poll(handle, &extra, 1, Int32(milliseconds(timeout)), nil)
+        } else {
+            curl_multi_poll(handle, nil, 0, Int32(milliseconds(timeout)), nil)
+        }
+        curl_multi_perform(handle, &running)
+        finished = collect()
+        return finished
+    }
+
+    public func abortAll() -> [Int] {
+        let tags = Array(transfers.keys)
+        for tag in tags {
+            guard let transfer = transfers.removeValue(forKey: tag) else { continue }
+            if let multi { curl_multi_remove_handle(UnsafeMutableRawPointer(multi), transfer.easy) }
+            // A cut transfer's connection state is unknown: do not put its handle back in the pool.
+            curl_easy_cleanup(transfer.easy)
+            transfer.release()
+        }
+        return tags
+    }
+
+    /// Finished transfers, each turned into an exchange and its handle put back in the pool.
+    private func collect() -> [Completion] {
+        guard let multi else { return [] }
+        var completions: [Completion] = []
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(UnsafeMutableRawPointer(multi), &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            var context: UnsafeMutableRawPointer?
+            _ = curl_easy_getinfo_private(easy, &context)
+            guard let context else { continue }
+            let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+            completions.append(Completion(tag: transfer.tag, exchange: exchange(transfer, code: code),
+                                          seconds: Double(info(easy, CURLINFO_TOTAL_TIME_T)) / 1e6))
+            curl_multi_remove_handle(UnsafeMutableRawPointer(multi), easy)
+            transfers[transfer.tag] = nil
+            transfer.release()
+            curl_easy_reset(easy)
+            if idleHandles.count < options.maxConnections { idleHandles.append(OpaquePointer(easy)) } else { curl_easy_cleanup(easy) }
+        }
+        return completions
+    }
+
+    private func exchange(_ transfer: Transfer, code: CURLcode) -> Exchange {
+        let easy = transfer.easy
+        if code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer.truncated) {
+            var status = 0
+            _ = pj_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            return .response(Response(status: status, body: transfer.body, truncated: transfer.truncated,
+                                      headers: transfer.headers))
+        }
+        let detail = transfer.errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : transfer.errorText
+        var requestBytes = 0
+        _ = pj_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestBytes)
+        if requestBytes == 0 {
+            return .failure(.notSent("request not sent: \(detail) (curl \(code.rawValue))"))
+        }
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .failure(.timedOut("no complete answer within \(formatSeconds(options.requestTimeout)) (curl \(code.rawValue))"))
+        case CURLE_WEIRD_SERVER_REPLY, CURLE_UNSUPPORTED_PROTOCOL:
+            return .failure(.broken("the app's answer is not valid HTTP: \(detail) (curl \(code.rawValue))"))
+        default:
+            return .failure(.broken("connection lost after sending: \(detail) (curl \(code.rawValue))"))
+        }
+    }
+
+    private func sleepUntilWoken(timeout: Double) {
+        guard timeout > 0 else { return }
+        var descriptor = pollfd(fd: wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, Int32(milliseconds(timeout)))
+    }
+
+    private func info(_ easy: UnsafeMutableRawPointer, _ what: CURLINFO) -> Int64 {
+        var value: curl_off_t = 0
+        _ = pj_easy_getinfo_off(easy, what, &value)
+        return Int64(value)
+    }
+}
+
+private func milliseconds(_ seconds: Double) -> Int {
+    Int((seconds * 1000).rounded(.up))
+}
+
+private func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
+}
+
+/// CURLINFO_PRIVATE hands back the pointer stored with CURLOPT_PRIVATE.
+private func curl_easy_getinfo_private(_ easy: UnsafeMutableRawPointer, _ out: inout UnsafeMutableRawPointer?) -> CURLcode {
+    var raw: UnsafeMutableRawPointer?
+    let code = withUnsafeMutablePointer(to: &raw) { pj_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, $0) }
+    out = raw
+    return code
+}
+
+/// One request's buffers, alive from start to completion.
+final class Transfer {
+    let tag: Int
+    let easy: UnsafeMutableRawPointer
+    let cap: Int
+    var body: [UInt8] = []
+    var truncated = false
+    var headers = ResponseHeaders()
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+
+    init(tag: Int, easy: UnsafeMutableRawPointer, cap: Int) {
+        self.tag = tag
+        self.easy = easy
+        self.cap = cap
+        errorBuffer.initialize(to: 0)
+    }
+
+    var errorText: String { String(cString: errorBuffer) }
+
+    /// Frees the C buffers; called once the handle no longer refers to them.
+    func release() {
+        curl_slist_free_all(headerList)
+        headerList = nil
+        errorBuffer.deallocate()
+    }
+}
+
+/// Keeps the answer up to the cap; past it, stops the transfer (libcurl reports a write error,
+/// which `exchange` reads as a complete, truncated answer).
+private let bodyCallback: curl_write_callback = { data, size, count, context in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    let room = transfer.cap - transfer.body.count
+    if length > room {
+        transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: room))
+        transfer.truncated = true
+        return 0
+    }
+    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+/// Picks out Retry-After, Date and Location; a new status line (after "100 Continue") starts over.
+private let headerCallback: curl_write_callback = { data, size, count, context in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+        transfer.headers = ResponseHeaders()
+        return length
+    }
+    guard let colon = line.firstIndex(of: ":") else { return length }
+    let name = line[..<colon].lowercased()
+    let value = String(line[line.index(after: colon)...].drop(while: { $0 == " " || $0 == "\t" })
+        .prefix(while: { $0 != "\r" && $0 != "\n" }))
+    switch name {
+    case "retry-after": transfer.headers.retryAfter = value
+    case "date": transfer.headers.date = value
+    case "location": transfer.headers.location = value
+    default: break
+    }
+    return length
+}

@@ -1,0 +1,118 @@
+/// Run flags as the operator typed them; `RunConfiguration.resolve` checks them against each
+/// other and the environment. Kept apart from the argument parser so it is testable as values.
+public struct RunFlags: Sendable {
+    public var batchSize: Int?
+    public var concurrency: Int?
+    public var requestTimeout: String?
+    public var lease: String?
+    public var maxRuntime: String?
+    public var grace: String?
+    public var once = false
+    public var jobTypes: [String] = []
+    public var routes: [String] = []
+    public var routeConcurrency: [String] = []
+    public var appURL: String?
+    public var backoffBase: String?
+    public var backoffMax: String?
+    public var allowInsecureHTTP = false
+    public var seed: UInt64?
+
+    public init() {}
+}
+
+/// Everything a run needs except the token and the connection.
+public struct RunConfiguration: Sendable {
+    public var settings: RunSettings
+    public var appURL: AppURL
+    public var routes: Routes
+    /// Job type to full URL, for the types this run claims.
+    public var targets: [String: String]
+
+    /// The app URL: --app-url, else NEXT_PUBLIC_APP_URL, else APP_URL, else http://localhost:3000
+    /// (the Edge Function's order).
+    public static let defaultAppURL = "http://localhost:3000"
+
+    public static func resolve(_ flags: RunFlags, environment: [String: String]) throws(ConfigError) -> RunConfiguration {
+        var settings = RunSettings()
+        if let value = flags.batchSize {
+            guard (1...10_000).contains(value) else { throw .usage("--batch-size must be between 1 and 10000, not \(value)") }
+            settings.batchSize = value
+        }
+        if let value = flags.concurrency {
+            guard (1...1024).contains(value) else { throw .usage("--concurrency must be between 1 and 1024, not \(value)") }
+            settings.concurrency = value
+        }
+        settings.requestTimeout = try duration(flags.requestTimeout, "--request-timeout", default: settings.requestTimeout)
+        // A claimed job may wait for one request ahead of it before its own; the lease covers both.
+        settings.lease = try duration(flags.lease, "--lease", default: 2 * settings.requestTimeout + 60)
+        guard settings.lease >= 2 * settings.requestTimeout else {
+            throw .usage("--lease (\(DurationText.format(settings.lease))) must be at least twice --request-timeout (\(DurationText.format(settings.requestTimeout))): a claimed job may wait for one request before its own")
+        }
+        if let text = flags.maxRuntime, (try? DurationText.seconds(text)) == 0 {
+            settings.maxRuntime = nil
+        } else {
+            settings.maxRuntime = try duration(flags.maxRuntime, "--max-runtime", default: settings.maxRuntime ?? 300)
+        }
+        settings.grace = try duration(flags.grace, "--grace", default: settings.grace)
+        settings.once = flags.once
+        settings.retry.base = try duration(flags.backoffBase, "--backoff-base", default: settings.retry.base)
+        settings.retry.cap = try duration(flags.backoffMax, "--backoff-max", default: settings.retry.cap)
+        guard settings.retry.cap >= settings.retry.base else {
+            throw .usage("--backoff-max must not be shorter than --backoff-base")
+        }
+        settings.seed = flags.seed
+
+        let routes: Routes
+        do { routes = try Routes(overrides: flags.routes) } catch { throw .usage(error.description) }
+        for type in flags.jobTypes where routes.target(for: type) == nil {
+            throw .usage("--job-type \(type) has no route: add --route \(type)=/api/... (types with no route are never claimed)")
+        }
+        for text in flags.routeConcurrency {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let limit = Int(parts[1]), limit >= 1 else {
+                throw .usage("--route-concurrency '\(text)' must look like TYPE=N with N at least 1")
+            }
+            guard routes.target(for: parts[0]) != nil else {
+                throw .usage("--route-concurrency \(parts[0]): no such route")
+            }
+            settings.routeConcurrency[parts[0]] = limit
+        }
+
+        let appURL: AppURL
+        do {
+            if let text = flags.appURL {
+                appURL = try AppURL(text, allowInsecureHTTP: flags.allowInsecureHTTP)
+            } else {
+                let (name, text) = environment["NEXT_PUBLIC_APP_URL"].flatMap { $0.isEmpty ? nil : ("NEXT_PUBLIC_APP_URL", $0) }
+                    ?? environment["APP_URL"].flatMap { $0.isEmpty ? nil : ("APP_URL", $0) }
+                    ?? ("default", defaultAppURL)
+                do {
+                    appURL = try AppURL(text, allowInsecureHTTP: flags.allowInsecureHTTP)
+                } catch {
+                    throw ConfigError.configuration("\(name): \(error.description)")
+                }
+            }
+        } catch let error as AppURL.Invalid {
+            throw .usage("--app-url: \(error.description)")
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw .configuration("\(error)")
+        }
+
+        let claimed = flags.jobTypes.isEmpty ? routes.types : flags.jobTypes
+        var targets: [String: String] = [:]
+        for type in claimed {
+            targets[type] = appURL.resolve(routes.target(for: type)!)
+        }
+        return RunConfiguration(settings: settings, appURL: appURL, routes: routes, targets: targets)
+    }
+
+    private static func duration(_ text: String?, _ flag: String, default value: Double) throws(ConfigError) -> Double {
+        guard let text else { return value }
+        let seconds: Double
+        do { seconds = try DurationText.seconds(text) } catch { throw .usage("\(flag): \(error.description)") }
+        guard seconds > 0 else { throw .usage("\(flag) must be greater than zero") }
+        return seconds
+    }
+}

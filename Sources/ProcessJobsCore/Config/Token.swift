@@ -1,0 +1,59 @@
+/// The service-role key sent as the bearer token. Never printed: its description is redacted.
+public struct Token: Sendable, CustomStringConvertible {
+    public let value: String
+    /// Where it came from ("--token-file /etc/...", "SUPABASE_SERVICE_ROLE_KEY"), for messages.
+    public let source: String
+
+    public var description: String { "<token from \(source)>" }
+
+    /// Finds the token: --token-file, else $CREDENTIALS_DIRECTORY/service-role-key (systemd
+    /// LoadCredential=), else SUPABASE_SERVICE_ROLE_KEY. `warn` hears about a world-readable file.
+    public static func load(tokenFile: String?, environment: [String: String],
+                            warn: (String) -> Void) throws(ConfigError) -> Token {
+        if let tokenFile {
+            return try fromFile(tokenFile, source: "--token-file \(tokenFile)", warn: warn, missing: { .usage($0) })
+        }
+        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+            let path = directory + "/service-role-key"
+            if let token = try? fromFile(path, source: path, warn: warn, missing: { .configuration($0) }) {
+                return token
+            }
+        }
+        if let value = environment["SUPABASE_SERVICE_ROLE_KEY"] {
+            return try check(value, source: "SUPABASE_SERVICE_ROLE_KEY")
+        }
+        throw .configuration("no service-role key: set SUPABASE_SERVICE_ROLE_KEY, pass --token-file PATH, or give systemd a credential named service-role-key")
+    }
+
+    /// One trailing newline (as `echo` writes) is dropped; any other control character, a space
+    /// or non-ASCII byte is refused: it would corrupt the Authorization header.
+    public static func check(_ raw: String, source: String) throws(ConfigError) -> Token {
+        var value = Substring(raw)
+        if value.hasSuffix("\r\n") { value = value.dropLast(2) } else if value.hasSuffix("\n") { value = value.dropLast() }
+        guard !value.isEmpty else {
+            throw .configuration("the service-role key from \(source) is empty")
+        }
+        guard value.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw .configuration("the service-role key from \(source) contains spaces, line breaks or non-printable characters: write the key alone on one line")
+        }
+        return Token(value: String(value), source: source)
+    }
+
+    private static func fromFile(_ path: String, source: String, warn: (String) -> Void,
+                                 missing: (String) -> ConfigError) throws(ConfigError) -> Token {
+        let file: FileText
+        do {
+            file = try FileText.load(path, limit: 64 * 1024)
+        } catch {
+            switch error {
+            case .missing: throw missing("token file \(path) does not exist")
+            case .tooLarge: throw .configuration("token file \(path) is larger than 64 KiB: it should hold the key alone")
+            case .unreadable(let reason): throw .configuration("cannot read token file \(path): \(reason)")
+            }
+        }
+        if file.mode & 0o004 != 0 {
+            warn("token file \(path) is readable by every user: chmod 600 it")
+        }
+        return try check(String(decoding: file.bytes, as: UTF8.self), source: source)
+    }
+}

@@ -1,0 +1,46 @@
+/// Why a run ended.
+public enum StopReason: Sendable, Equatable {
+    /// No job was due any more.
+    case drained
+    /// --once: one batch was done.
+    case onceDone
+    /// --max-runtime passed; the rest waits for the next run.
+    case maxRuntime
+    /// SIGTERM or SIGINT.
+    case signal
+    /// The app answered 401/403 (exit 77).
+    case tokenRejected(status: Int)
+    /// Requests could not be sent several times in a row (exit 69).
+    case appUnreachable(String)
+}
+
+/// Counts of one run, for the summary line and metrics.
+public struct RunSummary: Sendable, Equatable {
+    public var claimed = 0
+    public var completed = 0
+    /// Failed attempts that will be tried again.
+    public var retried = 0
+    /// Jobs that ended failed in this run (permanent error or retries exhausted).
+    public var failed = 0
+    /// Jobs given back uncharged (nothing sent, token rejected, shutdown).
+    public var released = 0
+    /// Expired leases turned into failed attempts.
+    public var rescued = 0
+    /// Outcomes the database refused because the lease had been taken over.
+    public var leaseLost = 0
+    /// Per job type: outcome name to count.
+    public var byType: [String: [String: Int]] = [:]
+
+    public init() {}
+
+    mutating func count(type: String, outcome: String) {
+        byType[type, default: [:]][outcome, default: 0] += 1
+    }
+}
+
+public struct RunReport: Sendable {
+    public let summary: RunSummary
+    public let stopReason: StopReason
+    public let seconds: Double
+    public let roundTrips: Int
+}

@@ -1,0 +1,32 @@
+/// How a run behaves; built from flags and environment by the CLI, defaults here.
+public struct RunSettings: Sendable {
+    /// At most this many jobs claimed per statement.
+    public var batchSize = 50
+    /// At most this many requests in flight.
+    public var concurrency = 16
+    /// Optional tighter limit per job type.
+    public var routeConcurrency: [String: Int] = [:]
+    public var requestTimeout: Double = 120
+    /// Lease taken per claim; must outlast a request plus its wait in the local queue.
+    public var lease: Double = 300
+    /// Stop claiming after this long (nil: drain until nothing is due).
+    public var maxRuntime: Double? = 300
+    /// One batch only.
+    public var once = false
+    /// After SIGTERM, how long requests in flight may take before they are cut.
+    public var grace: Double = 25
+    public var retry = RetryPolicy.standard
+    /// Delay before a job whose request could not be sent is tried again (uncharged).
+    public var unsentDelay: Double = 10
+    /// This many requests in a row that could not be sent stop the run (exit 69).
+    public var circuitThreshold = 3
+    /// Outcomes wait at most this long, or until a batch of them gathers, before being written.
+    public var recordDelay: Double = 0.1
+    /// After a claim that found fewer jobs than asked, wait this long before asking again while
+    /// requests are still in flight (their answers may queue new work, e.g. a complete pack).
+    public var idleClaimInterval: Double = 0.25
+    /// Seed for backoff jitter (nil: from the system).
+    public var seed: UInt64? = nil
+
+    public init() {}
+}

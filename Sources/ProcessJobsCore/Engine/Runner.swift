@@ -1,0 +1,333 @@
+import Logging
+import PostgresClient
+
+/// One run: rescue → claim → dispatch → record, until nothing is due, time is up, or a stop.
+/// Single-threaded: the transport multiplexes requests, the database gets one statement at a time.
+public final class Runner {
+    private let store: JobStore
+    private let transport: any Transport
+    private let settings: RunSettings
+    /// Job type to full URL, for the types this run claims.
+    private let targets: [String: String]
+    private let token: Token
+    private let stop: StopSignal?
+    private let log: Logger
+    private let clock: MonotonicClock
+    private var random: SplitMix64
+    private let observer: (RunProgress) -> Void
+
+    private var queue: [ClaimedJob] = []
+    private var queueHead = 0
+    private var inFlight: [Int: (job: ClaimedJob, started: Double)] = [:]
+    private var inFlightByType: [String: Int] = [:]
+    private var nextTag = 0
+    private var unrecorded: [PendingOutcome] = []
+    private var oldestUnrecorded = 0.0
+    private var summary = RunSummary()
+    private var stopReason: StopReason?
+    private var signalsSeen = 0
+    private var graceDeadline: Double?
+    private var unsentInARow = 0
+
+    // Claim pacing: see RunSettings.idleClaimInterval.
+    private var claimsMade = 0
+    private var lastClaimShort = false
+    private var lastClaimTime = 0.0
+    private var finishedSinceClaim = 0
+
+    public init(store: JobStore, transport: any Transport, settings: RunSettings, targets: [String: String],
+                token: Token, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
+        self.store = store
+        self.transport = transport
+        self.settings = settings
+        self.targets = targets
+        self.token = token
+        self.stop = stop
+        self.log = log
+        self.clock = MonotonicClock()
+        self.random = SplitMix64(seed: settings.seed ?? SplitMix64.systemSeed())
+        self.observer = observer
+    }
+
+    /// Runs until done. A database error ends the run at once: requests in flight are cut and
+    /// their jobs stay leased, so the next run gets them back when the lease expires.
+    public func run() throws(PostgresError) -> RunReport {
+        let started = clock.now()
+        let tripsBefore = store.connection.roundTrips
+        do {
+            try loop(started: started)
+        } catch {
+            let cut = transport.abortAll()
+            let lost = unrecorded.count + cut.count
+            if lost > 0 {
+                log.error("database unavailable: \(lost) outcome(s) not recorded; those jobs stay leased and come back when the lease expires",
+                          metadata: ["jobs": .string((unrecorded.map(\.job.id) + cut.compactMap { inFlight[$0]?.job.id }).joined(separator: ","))])
+            }
+            throw error
+        }
+        return RunReport(summary: summary, stopReason: stopReason ?? .drained,
+                         seconds: clock.now() - started, roundTrips: store.connection.roundTrips - tripsBefore)
+    }
+
+    private func loop(started: Double) throws(PostgresError) {
+        while true {
+            noticeSignals()
+            let now = clock.now()
+            if stopReason == nil, let maxRuntime = settings.maxRuntime, now - started >= maxRuntime, queuedCount == 0 {
+                stopReason = .maxRuntime
+            }
+            let claim = wantsClaim(now: now)
+            if claim || wantsRecord(now: now) {
+                try tick(claim: claim)
+            }
+            dispatch()
+            if inFlight.isEmpty && queuedCount == 0 && unrecorded.isEmpty && !mayFindWork() {
+                return
+            }
+            let completions = transport.wait(timeout: waitTimeout(now: clock.now()))
+            for completion in completions { finish(completion) }
+            if let graceDeadline, clock.now() >= graceDeadline { cutInFlight(reason: "the shutdown grace period ended") }
+        }
+    }
+
+    // MARK: Claiming and recording
+
+    private var queuedCount: Int { queue.count - queueHead }
+
+    /// True while a claim could still find something: the last one was full, or answers have
+    /// arrived since (they may have queued new jobs).
+    private func mayFindWork() -> Bool {
+        guard stopReason == nil else { return false }
+        if settings.once && claimsMade > 0 { return false }
+        return claimsMade == 0 || !lastClaimShort || finishedSinceClaim > 0
+    }
+
+    private func wantsClaim(now: Double) -> Bool {
+        guard mayFindWork(), queuedCount == 0, inFlight.count < settings.concurrency else { return false }
+        if lastClaimShort && !inFlight.isEmpty && now - lastClaimTime < settings.idleClaimInterval { return false }
+        return !claimQuotas().isEmpty
+    }
+
+    private func wantsRecord(now: Double) -> Bool {
+        guard !unrecorded.isEmpty else { return false }
+        return unrecorded.count >= settings.batchSize || inFlight.isEmpty || now - oldestUnrecorded >= settings.recordDelay
+    }
+
+    /// Per type, how many more requests it may have: its route limit less what is in flight.
+    private func claimQuotas() -> [(type: String, quota: Int)] {
+        let room = min(settings.batchSize, max(0, settings.concurrency - inFlight.count) + settings.batchSize)
+        return targets.keys.sorted().compactMap { type in
+            let limit = settings.routeConcurrency[type].map { max(0, $0 - inFlightByType[type, default: 0]) } ?? room
+            return limit > 0 ? (type: type, quota: min(limit, room)) : nil
+        }
+    }
+
+    private func tick(claim: Bool) throws(PostgresError) {
+        let outcomes = unrecorded
+        let request = claim
+            ? JobStore.Claim(limit: settings.batchSize, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0)
+            : nil
+        let result = try store.tick(outcomes: outcomes, claim: request)
+        unrecorded.removeAll(keepingCapacity: true)
+        report(outcomes, recorded: result.recorded)
+        for rescued in result.rescued {
+            summary.rescued += 1
+            log.warning("lease expired: counted as a failed attempt", metadata: [
+                "id": .string(rescued.id), "type": .string(rescued.type),
+                "holder": .string(rescued.previousHolder ?? "-"), "status": .string(rescued.status),
+                "retry_count": .stringConvertible(rescued.retryCount),
+            ])
+        }
+        if let request {
+            claimsMade += 1
+            lastClaimTime = clock.now()
+            lastClaimShort = result.claimed.count < request.limit
+            finishedSinceClaim = 0
+            summary.claimed += result.claimed.count
+            if queueHead > 0 { queue.removeFirst(queueHead); queueHead = 0 }
+            queue.append(contentsOf: result.claimed)
+            if !result.claimed.isEmpty { log.debug("claimed", metadata: ["jobs": .stringConvertible(result.claimed.count)]) }
+            if settings.once { lastClaimShort = true }
+        }
+        observer(progress)
+    }
+
+    /// One log line per outcome, with the row's new state as the database wrote it.
+    private func report(_ outcomes: [PendingOutcome], recorded: [JobStore.Recorded]) {
+        var written: [String: JobStore.Recorded] = [:]
+        for row in recorded { written[row.id] = row }
+        for pending in outcomes {
+            let job = pending.job
+            var metadata: Logger.Metadata = [
+                "id": .string(job.id), "type": .string(job.type), "attempt": .stringConvertible(job.attempt),
+                "http": .string(pending.httpStatus.map(String.init) ?? "-"),
+                "ms": .string(pending.seconds.map { String(Int(($0 * 1000).rounded())) } ?? "-"),
+            ]
+            guard let row = written[job.id] else {
+                summary.leaseLost += 1
+                summary.count(type: job.type, outcome: "lease_lost")
+                log.warning("outcome not recorded: the lease was taken over by another run", metadata: metadata)
+                continue
+            }
+            let name: String
+            switch pending.outcome {
+            case .complete:
+                name = "completed"
+                summary.completed += 1
+            case .retry(let error, let delay):
+                name = "retry"
+                summary.retried += 1
+                metadata["retry_in"] = .string(DurationText.format(delay))
+                metadata["error"] = .string(error)
+            case .fail(let error):
+                name = "failed"
+                summary.failed += 1
+                metadata["error"] = .string(error)
+            case .release:
+                name = "released"
+                summary.released += 1
+            }
+            summary.count(type: job.type, outcome: name)
+            metadata["outcome"] = .string(name)
+            metadata["retry_count"] = .stringConvertible(row.retryCount)
+            if name == "failed" || name == "retry" {
+                log.warning("job \(name)", metadata: metadata)
+            } else {
+                log.info("job \(name)", metadata: metadata)
+            }
+        }
+    }
+
+    // MARK: Dispatching and answers
+
+    private func dispatch() {
+        var skipped: [ClaimedJob] = []
+        while inFlight.count < settings.concurrency, queueHead < queue.count, stopReason == nil {
+            let job = queue[queueHead]
+            queueHead += 1
+            if let limit = settings.routeConcurrency[job.type], inFlightByType[job.type, default: 0] >= limit {
+                skipped.append(job)
+                continue
+            }
+            guard let body = job.body, let url = targets[job.type] else {
+                let error = "payload is not a JSON object (it is \(job.payloadType == "null" ? "JSON null" : "a JSON \(job.payloadType)")): the app expects an object"
+                enqueueOutcome(PendingOutcome(job: job, outcome: .fail(error: error)))
+                continue
+            }
+            let tag = nextTag
+            nextTag += 1
+            inFlight[tag] = (job, clock.now())
+            inFlightByType[job.type, default: 0] += 1
+            transport.start(Request.forJob(job, body: body, url: url, token: token.value), tag: tag)
+        }
+        // Jobs held back by a route limit keep their place at the front of the queue.
+        if !skipped.isEmpty {
+            queue.replaceSubrange(queueHead..<queueHead, with: skipped)
+        }
+    }
+
+    private func finish(_ completion: Completion) {
+        guard let (job, _) = inFlight.removeValue(forKey: completion.tag) else { return }
+        inFlightByType[job.type, default: 1] -= 1
+        finishedSinceClaim += 1
+        let status: Int? = if case .response(let response) = completion.exchange { response.status } else { nil }
+        let outcome: Outcome
+        switch Verdict.classify(completion.exchange, now: WallClock.now()) {
+        case .success(let result):
+            unsentInARow = 0
+            outcome = .complete(result: result)
+        case .transient(let error, let retryAfter):
+            unsentInARow = 0
+            outcome = failedAttempt(job, error: error, retryAfter: retryAfter)
+        case .permanent(let error):
+            unsentInARow = 0
+            outcome = .fail(error: error)
+        case .tokenRejected(let status):
+            outcome = .release(delay: nil)
+            requestStop(.tokenRejected(status: status))
+        case .notSent(let error):
+            unsentInARow += 1
+            outcome = .release(delay: settings.unsentDelay)
+            if unsentInARow >= settings.circuitThreshold {
+                requestStop(.appUnreachable(error))
+            }
+        }
+        enqueueOutcome(PendingOutcome(job: job, outcome: outcome, httpStatus: status, seconds: completion.seconds))
+    }
+
+    /// A failed attempt: retried after a backoff while retries remain, else the job fails.
+    private func failedAttempt(_ job: ClaimedJob, error: String, retryAfter: Double?) -> Outcome {
+        guard RetryPolicy.mayRetry(retryCount: job.retryCount, maxRetries: job.maxRetries) else {
+            return .fail(error: error)
+        }
+        let delay = settings.retry.delay(failedAttempts: job.retryCount + 1, retryAfter: retryAfter,
+                                         random: random.nextUnit())
+        return .retry(error: error, delay: delay)
+    }
+
+    private func enqueueOutcome(_ outcome: PendingOutcome) {
+        if unrecorded.isEmpty { oldestUnrecorded = clock.now() }
+        unrecorded.append(outcome)
+    }
+
+    // MARK: Stopping
+
+    private func noticeSignals() {
+        guard let stop else { return }
+        let count = stop.received()
+        guard count > signalsSeen else { return }
+        signalsSeen = count
+        if count == 1 {
+            log.notice("stop requested: finishing requests in flight, releasing the rest",
+                       metadata: ["in_flight": .stringConvertible(inFlight.count), "grace": .string(DurationText.format(settings.grace))])
+            requestStop(.signal)
+            graceDeadline = clock.now() + settings.grace
+        } else {
+            cutInFlight(reason: "a second stop signal arrived")
+        }
+    }
+
+    /// Stops claiming and gives back every job not yet sent, untouched.
+    private func requestStop(_ reason: StopReason) {
+        guard stopReason == nil else { return }
+        stopReason = reason
+        while queueHead < queue.count {
+            enqueueOutcome(PendingOutcome(job: queue[queueHead], outcome: .release(delay: nil)))
+            queueHead += 1
+        }
+    }
+
+    /// Cuts requests still in flight. They were sent, so the app may act on them: they go back
+    /// uncharged and may be sent again, which is what their Idempotency-Key is for.
+    private func cutInFlight(reason: String) {
+        for tag in transport.abortAll() {
+            guard let (job, _) = inFlight.removeValue(forKey: tag) else { continue }
+            inFlightByType[job.type, default: 1] -= 1
+            log.warning("request cut: \(reason); the job is released and may be sent again", metadata: ["id": .string(job.id)])
+            enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: nil)))
+        }
+        graceDeadline = nil
+    }
+
+    private func waitTimeout(now: Double) -> Double {
+        var deadline = now + 1
+        if !unrecorded.isEmpty { deadline = min(deadline, oldestUnrecorded + settings.recordDelay) }
+        if lastClaimShort && finishedSinceClaim > 0 { deadline = min(deadline, lastClaimTime + settings.idleClaimInterval) }
+        if let graceDeadline { deadline = min(deadline, graceDeadline) }
+        return max(0, deadline - now)
+    }
+
+    // MARK: Progress
+
+    private var progress: RunProgress {
+        RunProgress(claimed: summary.claimed, completed: summary.completed, retried: summary.retried,
+                    failed: summary.failed, released: summary.released, inFlight: inFlight.count,
+                    seconds: clock.now())
+    }
+}
+
+/// A snapshot for live progress on a terminal.
+public struct RunProgress: Sendable {
+    public let claimed, completed, retried, failed, released, inFlight: Int
+    public let seconds: Double
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SIGTERM and SIGINT as a counter plus a self-pipe, so a transport blocked in poll() wakes up.
+/// The handler only increments and write()s: both async-signal-safe.
+public final class StopSignal: @unchecked Sendable {
+    /// Read end of the pipe: a transport adds it to the descriptors it waits on.
+    public let wakeDescriptor: Int32
+
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        _ = pipe(&fds)
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeDescriptor = fds[0]
+        signalWriteDescriptor = fds[1]
+    }
+
+    /// Installs the handlers (once per process); SIGPIPE is ignored so a closed socket is an error, not a death.
+    public func install() {
+        signal(SIGPIPE, SIG_IGN)
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = { _ in
+            signalCount += 1
+            var byte: UInt8 = 1
+            _ = write(signalWriteDescriptor, &byte, 1)
+        }
+        #endif
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGINT, &action, nil)
+    }
+
+    /// How many stop signals have arrived; drains the pipe so the next wait blocks again.
+    public func received() -> Int {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(wakeDescriptor, &buffer, buffer.count) > 0 {}
+        return Int(signalCount)
+    }
+}
+
+// Globals because a C signal handler cannot capture context; written only by the handler.
+nonisolated(unsafe) private var signalCount: sig_atomic_t = 0
+nonisolated(unsafe) private var signalWriteDescriptor: Int32 = -1

@@ -1,0 +1,33 @@
+import ArgumentParser
+import ProcessJobsCore
+
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Upgrade job_queue in place (additive, idempotent), or print the SQL.")
+
+    @Flag(help: "Print the migration SQL (the same as deploy/migration.sql) and change nothing.")
+    var print = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        if print {
+            LineSink.standardOutput.write(Migration.sql)
+            return
+        }
+        let log = common.makeLogger()
+        let connection = try common.connect()
+        do {
+            let added = try Migration.apply(on: connection)
+            if added.isEmpty {
+                log.info("schema already up to date", metadata: ["database": .string(connection.endpoint)])
+            } else {
+                log.info("schema migrated", metadata: ["database": .string(connection.endpoint),
+                                                       "added": .string(added.joined(separator: ","))])
+            }
+        } catch {
+            throw ExitStatus.from(error)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import CurlTransport
+import Logging
+import PostgresClient
+import ProcessJobsCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Claim due jobs, POST them to the app, record each outcome (the default command).")
+
+    @Option(help: "Jobs claimed per statement (default 50).")
+    var batchSize: Int?
+    @Option(help: "Requests in flight at once (default 16).")
+    var concurrency: Int?
+    @Option(help: ArgumentHelp("Time allowed for one request (default 120s).", valueName: "duration"))
+    var requestTimeout: String?
+    @Option(help: ArgumentHelp("Lease on a claimed job; a run that dies is recovered after it (default 2 × request timeout + 60s).", valueName: "duration"))
+    var lease: String?
+    @Option(help: ArgumentHelp("Stop claiming after this long; 0 for no limit (default 5m).", valueName: "duration"))
+    var maxRuntime: String?
+    @Flag(help: "Claim one batch only.")
+    var once = false
+    @Option(help: ArgumentHelp("After SIGTERM/SIGINT, how long requests in flight may finish (default 25s).", valueName: "duration"))
+    var grace: String?
+    @Option(name: .customLong("job-type"), help: ArgumentHelp("Claim only this type (repeatable; default: every routed type).", valueName: "type"))
+    var jobTypes: [String] = []
+    @Option(name: .customLong("route"), help: ArgumentHelp("Route TYPE to PATH or URL (repeatable; TYPE= removes a route).", valueName: "type=path"))
+    var routes: [String] = []
+    @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests in flight for TYPE (repeatable).", valueName: "type=n"))
+    var routeConcurrency: [String] = []
+    @Option(help: ArgumentHelp("The app's base URL (default: $NEXT_PUBLIC_APP_URL, else $APP_URL, else http://localhost:3000).", valueName: "url"))
+    var appURL: String?
+    @Option(help: ArgumentHelp("Read the service-role key from this file (default: $CREDENTIALS_DIRECTORY/service-role-key, else $SUPABASE_SERVICE_ROLE_KEY).", valueName: "path"))
+    var tokenFile: String?
+    @Option(help: ArgumentHelp("Delay after the first failed attempt, doubling after each (default 30s).", valueName: "duration"))
+    var backoffBase: String?
+    @Option(help: ArgumentHelp("Longest retry delay, Retry-After included (default 1h).", valueName: "duration"))
+    var backoffMax: String?
+    @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
+    var allowInsecureHTTP = false
+    @Option(help: .hidden)
+    var seed: UInt64?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let log = common.makeLogger()
+        let environment = ProcessEnvironment.current
+        let configuration: RunConfiguration
+        let token: Token
+        do {
+            configuration = try RunConfiguration.resolve(flags, environment: environment)
+            token = try Token.load(tokenFile: tokenFile, environment: environment) { log.warning("\($0)") }
+        } catch {
+            throw ExitStatus.from(error)
+        }
+        let connection = try common.connect()
+        let stop = StopSignal()
+        stop.install()
+        let settings = configuration.settings
+        let transport = CurlTransport(
+            options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency),
+            wakeDescriptor: stop.wakeDescriptor)
+        let store = JobStore(connection: connection, lockedBy: Self.holderName())
+        let runner = Runner(store: store, transport: transport, settings: settings, targets: configuration.targets,
+                            token: token, stop: stop, log: log)
+        let report: RunReport
+        do {
+            report = try runner.run()
+        } catch {
+            throw ExitStatus.from(error)
+        }
+        Self.logSummary(report, log: log)
+        switch report.stopReason {
+        case .tokenRejected(let status):
+            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status)): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
+        case .appUnreachable(let error):
+            throw ExitStatus.fail(ExitStatus.appUnreachable, "the app at \(configuration.appURL.description) is unreachable (\(error)): start it or fix the app URL; unsent jobs were released uncharged")
+        case .drained, .onceDone, .maxRuntime, .signal:
+            return
+        }
+    }
+
+    private var flags: RunFlags {
+        var flags = RunFlags()
+        flags.batchSize = batchSize
+        flags.concurrency = concurrency
+        flags.requestTimeout = requestTimeout
+        flags.lease = lease
+        flags.maxRuntime = maxRuntime
+        flags.grace = grace
+        flags.once = once
+        flags.jobTypes = jobTypes
+        flags.routes = routes
+        flags.routeConcurrency = routeConcurrency
+        flags.appURL = appURL
+        flags.backoffBase = backoffBase
+        flags.backoffMax = backoffMax
+        flags.allowInsecureHTTP = allowInsecureHTTP
+        flags.seed = seed
+        return flags
+    }
+
+    /// "host:pid": who holds a lease, as the contract's locked_by column says.
+    static func holderName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        return "\(String(cString: buffer)):\(getpid())"
+    }
+
+    static func logSummary(_ report: RunReport, log: Logger) {
+        let summary = report.summary
+        let finished = summary.completed + summary.retried + summary.failed
+        let rate = report.seconds > 0 ? Double(finished) / report.seconds : 0
+        log.info("run done", metadata: [
+            "claimed": .stringConvertible(summary.claimed), "completed": .stringConvertible(summary.completed),
+            "retried": .stringConvertible(summary.retried), "failed": .stringConvertible(summary.failed),
+            "released": .stringConvertible(summary.released), "rescued": .stringConvertible(summary.rescued),
+            "lease_lost": .stringConvertible(summary.leaseLost),
+            "seconds": .string(String(Double(Int(report.seconds * 1000)) / 1000)),
+            "jobs_per_second": .stringConvertible(Int(rate.rounded())),
+            "round_trips": .stringConvertible(report.roundTrips),
+            "stop": .string(report.stopReason.name),
+        ])
+    }
+}
+
+extension StopReason {
+    var name: String {
+        switch self {
+        case .drained: "drained"
+        case .onceDone: "once"
+        case .maxRuntime: "max-runtime"
+        case .signal: "signal"
+        case .tokenRejected: "token-rejected"
+        case .appUnreachable: "app-unreachable"
+        }
+    }
+}
