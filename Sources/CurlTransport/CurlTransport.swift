@@ -248,7 +248,7 @@ private let headerCallback: curl_write_callback = { data, size, count, context i
     guard let colon = line.firstIndex(of: ":") else { return length }
     let name = line[..<colon].lowercased()
     let value = String(line[line.index(after: colon)...].drop(while: { $0 == " " || $0 == "\t" })
-        .prefix(while: { $0 != "\r" && $0 != "\n" }))
+        .prefix(while: { !$0.isNewline }))  // "\r\n" is one Character in Swift
     switch name {
     case "retry-after": transfer.headers.retryAfter = value
     case "date": transfer.headers.date = value

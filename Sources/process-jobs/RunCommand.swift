@@ -42,6 +42,10 @@ struct RunCommand: ParsableCommand {
     var backoffMax: String?
     @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
     var allowInsecureHTTP = false
+    @Option(help: ArgumentHelp("Repeat mode: start a run every DURATION (e.g. 10s) instead of once.", valueName: "duration"))
+    var every: String?
+    @Option(name: .customLong("for"), help: ArgumentHelp("With --every: stop starting runs after this long (e.g. 55s for cron); default: until stopped.", valueName: "duration"))
+    var window: String?
     @Option(help: .hidden)
     var seed: UInt64?
 
@@ -58,6 +62,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        let schedule = try repeatSchedule()
         let connection = try common.connect()
         let stop = StopSignal()
         stop.install()
@@ -66,15 +71,54 @@ struct RunCommand: ParsableCommand {
             options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency),
             wakeDescriptor: stop.wakeDescriptor)
         let store = JobStore(connection: connection, lockedBy: Self.holderName())
-        let runner = Runner(store: store, transport: transport, settings: settings, targets: configuration.targets,
-                            token: token, stop: stop, log: log)
-        let report: RunReport
-        do {
-            report = try runner.run()
-        } catch {
-            throw ExitStatus.from(error)
+        let clock = Stopwatch()
+        while true {
+            let started = clock.seconds()
+            var runSettings = settings
+            if let schedule, let window = schedule.window {
+                // Each run ends by the window's end, so cron's next minute finds the lock free.
+                let left = window - started
+                runSettings.maxRuntime = min(runSettings.maxRuntime ?? left, left)
+            }
+            let runner = Runner(store: store, transport: transport, settings: runSettings,
+                                targets: configuration.targets, token: token, stop: stop, log: log)
+            let report: RunReport
+            do {
+                report = try runner.run()
+            } catch {
+                throw ExitStatus.from(error)
+            }
+            Self.logSummary(report, log: log)
+            try exitIfFailed(report, configuration: configuration)
+            guard let schedule, report.stopReason != .signal else { return }
+            let next = started + schedule.every
+            if let window = schedule.window, next >= window { return }
+            if stop.sleep(seconds: next - clock.seconds()) { return }
         }
-        Self.logSummary(report, log: log)
+    }
+
+    /// --every and --for, checked.
+    private func repeatSchedule() throws(ExitCode) -> (every: Double, window: Double?)? {
+        guard let every else {
+            if window != nil { throw ExitStatus.fail(ExitStatus.usage, "--for goes with --every (e.g. --every 10s --for 55s)") }
+            return nil
+        }
+        do {
+            let period = try DurationText.seconds(every)
+            guard period > 0 else { throw ExitStatus.fail(ExitStatus.usage, "--every must be greater than zero") }
+            let span = try window.map { text throws(DurationText.Invalid) in try DurationText.seconds(text) }
+            if let span, span <= 0 { throw ExitStatus.fail(ExitStatus.usage, "--for must be greater than zero") }
+            return (period, span)
+        } catch let error as DurationText.Invalid {
+            throw ExitStatus.fail(ExitStatus.usage, "--every/--for: \(error.description)")
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw ExitStatus.fail(ExitStatus.usage, "\(error)")
+        }
+    }
+
+    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration) throws(ExitCode) {
         switch report.stopReason {
         case .tokenRejected(let status):
             throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status)): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")

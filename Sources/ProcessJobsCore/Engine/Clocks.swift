@@ -47,3 +47,12 @@ struct SplitMix64: RandomNumberGenerator {
         Double(next() >> 11) / Double(1 << 53)
     }
 }
+
+/// Seconds since it was made, on the monotonic clock.
+public struct Stopwatch: Sendable {
+    private let start: Double
+
+    public init() { start = MonotonicClock().now() }
+
+    public func seconds() -> Double { MonotonicClock().now() - start }
+}

@@ -48,3 +48,14 @@ public final class StopSignal: @unchecked Sendable {
 // Globals because a C signal handler cannot capture context; written only by the handler.
 nonisolated(unsafe) private var signalCount: sig_atomic_t = 0
 nonisolated(unsafe) private var signalWriteDescriptor: Int32 = -1
+
+extension StopSignal {
+    /// Sleeps up to `seconds`, waking early on a stop signal; true when one arrived.
+    public func sleep(seconds: Double) -> Bool {
+        if seconds > 0 {
+            var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, Int32((seconds * 1000).rounded(.up)))
+        }
+        return received() > 0
+    }
+}
