@@ -141,7 +141,9 @@ public final class Runner {
         if let request {
             claimsMade += 1
             lastClaimTime = clock.now()
-            lastClaimShort = result.claimed.count < request.limit
+            // Rescued jobs are due at once, but this statement's snapshot could not claim them.
+            let requeued = result.rescued.contains { $0.status == "pending" }
+            lastClaimShort = result.claimed.count < request.limit && !requeued
             finishedSinceClaim = 0
             summary.claimed += result.claimed.count
             if queueHead > 0 { queue.removeFirst(queueHead); queueHead = 0 }
