@@ -16,12 +16,17 @@ public final class CurlTransport: Transport {
         public var bodyCap: Int
         /// Connections to keep open to the app.
         public var maxConnections: Int
+        /// CA certificates to verify the app against instead of the system's (a private CA);
+        /// verification itself is never switched off.
+        public var caBundle: String?
 
-        public init(requestTimeout: Double, connectTimeout: Double = 10, bodyCap: Int = 64 * 1024, maxConnections: Int) {
+        public init(requestTimeout: Double, connectTimeout: Double = 10, bodyCap: Int = 64 * 1024,
+                    maxConnections: Int, caBundle: String? = nil) {
             self.requestTimeout = requestTimeout
             self.connectTimeout = connectTimeout
             self.bodyCap = bodyCap
             self.maxConnections = maxConnections
+            self.caBundle = caBundle
         }
     }
 
@@ -81,6 +86,7 @@ public final class CurlTransport: Transport {
         _ = pj_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = pj_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")  // every encoding libcurl can decode
         _ = pj_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        if let caBundle = options.caBundle { _ = pj_easy_setopt_str(easy, CURLOPT_CAINFO, caBundle) }
         curl_multi_add_handle(multi, easy)
     }
 

@@ -68,7 +68,8 @@ struct RunCommand: ParsableCommand {
         stop.install()
         let settings = configuration.settings
         let transport = CurlTransport(
-            options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency),
+            options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency,
+                           caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
             wakeDescriptor: stop.wakeDescriptor)
         let store = JobStore(connection: connection, lockedBy: Self.holderName())
         let clock = Stopwatch()

@@ -28,6 +28,8 @@ public final class Runner {
     private var signalsSeen = 0
     private var graceDeadline: Double?
     private var unsentInARow = 0
+    /// Routes the app asked to slow down (429/503), until a monotonic time (infinity: this run).
+    private var pausedUntil: [String: Double] = [:]
 
     // Claim pacing: see RunSettings.idleClaimInterval.
     private var claimsMade = 0
@@ -81,7 +83,7 @@ public final class Runner {
                 try tick(claim: claim)
             }
             dispatch()
-            if inFlight.isEmpty && queuedCount == 0 && unrecorded.isEmpty && !mayFindWork() {
+            if inFlight.isEmpty && queuedCount == 0 && unrecorded.isEmpty && (!mayFindWork() || claimQuotas().isEmpty) {
                 return
             }
             let completions = transport.wait(timeout: waitTimeout(now: clock.now()))
@@ -113,19 +115,27 @@ public final class Runner {
         return unrecorded.count >= settings.batchSize || inFlight.isEmpty || now - oldestUnrecorded >= settings.recordDelay
     }
 
-    /// Per type, how many more requests it may have: its route limit less what is in flight.
+    /// How many jobs to claim now. A claimed job waits for at most one request ahead of it
+    /// (the queue never holds more than a round of free slots), which the lease is sized for.
+    private var claimLimit: Int {
+        min(settings.batchSize, max(0, 2 * settings.concurrency - inFlight.count))
+    }
+
+    /// Per type, how many jobs a claim may take: the same rule per route limit; paused routes none.
     private func claimQuotas() -> [(type: String, quota: Int)] {
-        let room = min(settings.batchSize, max(0, settings.concurrency - inFlight.count) + settings.batchSize)
+        let now = clock.now()
+        let limit = claimLimit
         return targets.keys.sorted().compactMap { type in
-            let limit = settings.routeConcurrency[type].map { max(0, $0 - inFlightByType[type, default: 0]) } ?? room
-            return limit > 0 ? (type: type, quota: min(limit, room)) : nil
+            if let until = pausedUntil[type], until > now { return nil }
+            let quota = settings.routeConcurrency[type].map { max(0, 2 * $0 - inFlightByType[type, default: 0]) } ?? limit
+            return min(quota, limit) > 0 ? (type: type, quota: min(quota, limit)) : nil
         }
     }
 
     private func tick(claim: Bool) throws(PostgresError) {
         let outcomes = unrecorded
         let request = claim
-            ? JobStore.Claim(limit: settings.batchSize, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0)
+            ? JobStore.Claim(limit: claimLimit, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0)
             : nil
         let result = try store.tick(outcomes: outcomes, claim: request)
         unrecorded.removeAll(keepingCapacity: true)
@@ -207,6 +217,10 @@ public final class Runner {
         while inFlight.count < settings.concurrency, queueHead < queue.count, stopReason == nil {
             let job = queue[queueHead]
             queueHead += 1
+            if let until = pausedUntil[job.type], until > clock.now() {
+                enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: until.isFinite ? until - clock.now() : nil)))
+                continue
+            }
             if let limit = settings.routeConcurrency[job.type], inFlightByType[job.type, default: 0] >= limit {
                 skipped.append(job)
                 continue
@@ -241,6 +255,7 @@ public final class Runner {
         case .transient(let error, let retryAfter):
             unsentInARow = 0
             outcome = failedAttempt(job, error: error, retryAfter: retryAfter)
+            if status == 429 || status == 503 { pauseRoute(job.type, retryAfter: retryAfter, status: status!) }
         case .permanent(let error):
             unsentInARow = 0
             outcome = .fail(error: error)
@@ -255,6 +270,29 @@ public final class Runner {
             }
         }
         enqueueOutcome(PendingOutcome(job: job, outcome: outcome, httpStatus: status, seconds: completion.seconds))
+    }
+
+    /// The app said "too many" or "not now" for this route: send it nothing more until its
+    /// Retry-After has passed (without one, for the rest of the run). Jobs of that type not yet
+    /// sent go back uncharged, due when the app said it would be ready; other routes go on.
+    private func pauseRoute(_ type: String, retryAfter: Double?, status: Int) {
+        let until = retryAfter.map { clock.now() + min($0, settings.retry.cap) } ?? .infinity
+        if let current = pausedUntil[type], current >= until { return }
+        pausedUntil[type] = until
+        log.warning("route paused: the app asked to slow down", metadata: [
+            "type": .string(type), "http": .stringConvertible(status),
+            "for": .string(retryAfter.map { DurationText.format(min($0, settings.retry.cap)) } ?? "the rest of the run"),
+        ])
+        var kept: [ClaimedJob] = []
+        for job in queue[queueHead...] {
+            if job.type == type {
+                enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: retryAfter.map { min($0, settings.retry.cap) })))
+            } else {
+                kept.append(job)
+            }
+        }
+        queue = kept
+        queueHead = 0
     }
 
     /// A failed attempt: retried after a backoff while retries remain, else the job fails.
