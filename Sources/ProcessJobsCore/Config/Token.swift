@@ -29,7 +29,8 @@ public struct Token: Sendable, CustomStringConvertible {
     /// or non-ASCII byte is refused: it would corrupt the Authorization header.
     public static func check(_ raw: String, source: String) throws(ConfigError) -> Token {
         var value = Substring(raw)
-        if value.hasSuffix("\r\n") { value = value.dropLast(2) } else if value.hasSuffix("\n") { value = value.dropLast() }
+        // "\r\n" is one Character (one grapheme cluster), so one dropLast() removes either ending.
+        if value.hasSuffix("\r\n") || value.hasSuffix("\n") { value = value.dropLast() }
         guard !value.isEmpty else {
             throw .configuration("the service-role key from \(source) is empty")
         }

@@ -33,7 +33,7 @@ public struct AppURL: Sendable, Equatable {
         }
         let host = AppURL.host(of: authority)
         guard !host.isEmpty, AppURL.validPort(authority) else {
-            throw Invalid(description: "app URL '\(trimmed)' has no valid host[:port]")
+            throw Invalid(description: "app URL '\(trimmed)' has no valid host[:port]: write it as https://host[:port][/prefix] with a port from 1 to 65535")
         }
         var prefix = String(rest[slash...])
         while prefix.hasSuffix("/") { prefix.removeLast() }
@@ -72,6 +72,10 @@ public struct AppURL: Sendable, Equatable {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" || host.hasPrefix("127.")
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" { return true }
+        // 127.0.0.0/8 as a dotted quad only: "127.example.com" is a name that resolves anywhere.
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { UInt8($0) != nil && $0.allSatisfy(\.isWholeNumber) }
     }
 }

@@ -73,7 +73,9 @@ extension Verdict {
         let status = response.status
         switch status {
         case 200..<300:
-            return .success(result: JSONText.isValid(response.body) ? String(decoding: response.body, as: UTF8.self) : nil)
+            // A cut body may still parse ("12345" cut to "123"): it is not the app's answer.
+            let valid = !response.truncated && JSONText.isValid(response.body)
+            return .success(result: valid ? String(decoding: response.body, as: UTF8.self) : nil)
         case 401, 403:
             return .tokenRejected(status: status)
         case 408, 425, 429, 500..<600:

@@ -1,0 +1,70 @@
+import XCTest
+@testable import ProcessJobsCore
+
+final class RetryAfterTests: XCTestCase {
+    /// "Sun, 06 Nov 1994 08:49:37 GMT" in Unix seconds.
+    let rfcExample = 784_111_777.0
+
+    func testDelaySeconds() {
+        let cases: [(value: String, expected: Double)] = [
+            ("0", 0), ("1", 1), ("120", 120), (" 120 ", 120), ("86400", 86400),
+        ]
+        for (value, expected) in cases {
+            XCTAssertEqual(RetryAfter.seconds(value, responseDate: nil, now: 0), expected, value)
+            // A Date header does not change delay-seconds.
+            XCTAssertEqual(RetryAfter.seconds(value, responseDate: "Sun, 06 Nov 1994 08:49:37 GMT", now: 0), expected, value)
+        }
+    }
+
+    func testDateMeasuredAgainstDateHeader() {
+        let value = "Sun, 06 Nov 1994 08:50:37 GMT"
+        // The host clock is far off; the app's own Date header is what counts.
+        XCTAssertEqual(RetryAfter.seconds(value, responseDate: "Sun, 06 Nov 1994 08:49:37 GMT", now: 0), 60)
+        XCTAssertEqual(RetryAfter.seconds(value, responseDate: "Sun, 06 Nov 1994 08:49:37 GMT", now: 2e9), 60)
+        XCTAssertEqual(RetryAfter.seconds("Mon, 07 Nov 1994 08:49:37 GMT", responseDate: "Sun, 06 Nov 1994 08:49:37 GMT", now: 0),
+                       86400)
+    }
+
+    func testDateMeasuredAgainstNowWithoutDateHeader() {
+        XCTAssertEqual(RetryAfter.seconds("Sun, 06 Nov 1994 08:49:37 GMT", responseDate: nil, now: rfcExample - 90), 90)
+        // An unreadable Date header is as good as none.
+        XCTAssertEqual(RetryAfter.seconds("Sun, 06 Nov 1994 08:49:37 GMT", responseDate: "yesterday", now: rfcExample - 90), 90)
+    }
+
+    func testPastDatesAreZero() {
+        XCTAssertEqual(RetryAfter.seconds("Sun, 06 Nov 1994 08:49:37 GMT", responseDate: nil, now: rfcExample + 500), 0)
+        XCTAssertEqual(RetryAfter.seconds("Sun, 06 Nov 1994 08:49:37 GMT", responseDate: "Mon, 07 Nov 1994 08:49:37 GMT", now: 0), 0)
+        XCTAssertEqual(RetryAfter.seconds("Thu, 01 Jan 1970 00:00:00 GMT", responseDate: nil, now: rfcExample), 0)
+    }
+
+    func testGarbageIsNil() {
+        let values = [
+            "", " ", "soon", "-5", "1.5", "5s", "0x10", "99999999999999999999999",
+            "Sun, 06 Nov 1994 08:49:37 UTC", "Sun 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Nov 1994 08:49:61 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT extra",
+        ]
+        for value in values {
+            XCTAssertNil(RetryAfter.seconds(value, responseDate: nil, now: 0), "'\(value)'")
+        }
+    }
+
+    func testImfFixdate() {
+        XCTAssertEqual(RetryAfter.imfFixdate("Sun, 06 Nov 1994 08:49:37 GMT"), rfcExample)
+        XCTAssertEqual(RetryAfter.imfFixdate("Thu, 01 Jan 1970 00:00:00 GMT"), 0)
+        XCTAssertEqual(RetryAfter.imfFixdate("Tue, 29 Feb 2000 23:59:59 GMT"), 951_868_799)
+        XCTAssertEqual(RetryAfter.imfFixdate("Tue, 19 Jan 2038 03:14:08 GMT"), 2_147_483_648)
+    }
+
+    func testDaysFromCivil() {
+        let cases: [(year: Int, month: Int, day: Int, days: Int)] = [
+            (1970, 1, 1, 0), (1969, 12, 31, -1), (1970, 1, 2, 1), (1971, 1, 1, 365),
+            (1994, 11, 6, 9075), (2000, 1, 1, 10957), (2000, 2, 29, 11016), (2000, 3, 1, 11017),
+            (2038, 1, 19, 24855), (1900, 3, 1, -25508),
+        ]
+        for (year, month, day, days) in cases {
+            XCTAssertEqual(RetryAfter.daysFromCivil(year: year, month: month, day: day), days, "\(year)-\(month)-\(day)")
+        }
+    }
+}
