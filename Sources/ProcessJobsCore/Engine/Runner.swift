@@ -137,7 +137,13 @@ public final class Runner {
         let request = claim
             ? JobStore.Claim(limit: claimLimit, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0)
             : nil
+        let tickStarted = clock.now()
         let result = try store.tick(outcomes: outcomes, claim: request)
+        log.debug("tick", metadata: [
+            "ms": .string(String(Double(Int((clock.now() - tickStarted) * 100_000)) / 100)),
+            "recorded": .stringConvertible(result.recorded.count), "claimed": .stringConvertible(result.claimed.count),
+            "rescued": .stringConvertible(result.rescued.count),
+        ])
         unrecorded.removeAll(keepingCapacity: true)
         report(outcomes, recorded: result.recorded)
         for rescued in result.rescued {
