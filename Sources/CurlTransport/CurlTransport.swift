@@ -59,7 +59,7 @@ public final class CurlTransport: Transport {
 
     public func start(_ request: Request, tag: Int) {
         let multi = multiHandle()
-        let easy = idleHandles.popLast().map { UnsafeMutableRawPointer($0) } ?? curl_easy_init()!
+        let easy = idleHandles.popLast().map { UnsafeMutableRawPointer($0) } ?? newHandle()
         let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap)
         transfers[tag] = transfer
         let context = Unmanaged.passUnretained(transfer).toOpaque()
@@ -69,16 +69,23 @@ public final class CurlTransport: Transport {
             transfer.headerList = curl_slist_append(transfer.headerList, header)
         }
         _ = pj_easy_setopt_str(easy, CURLOPT_URL, request.url)
-        _ = pj_easy_setopt_long(easy, CURLOPT_POST, 1)
         _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.utf8.count))
         _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, request.body)  // copied: the String may go
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(transfer.headerList))
-        _ = pj_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, bodyCallback)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
-        _ = pj_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_PRIVATE, context)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        curl_multi_add_handle(multi, easy)
+    }
+
+    /// A handle with the options every request shares; a pooled handle keeps them, so only
+    /// the per-request ones are set again.
+    private func newHandle() -> UnsafeMutableRawPointer {
+        let easy = curl_easy_init()!
+        _ = pj_easy_setopt_long(easy, CURLOPT_POST, 1)
+        _ = pj_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, bodyCallback)
+        _ = pj_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
         _ = pj_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, milliseconds(options.requestTimeout))
         _ = pj_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(min(options.connectTimeout, options.requestTimeout)))
         _ = pj_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -87,12 +94,13 @@ public final class CurlTransport: Transport {
         _ = pj_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")  // every encoding libcurl can decode
         _ = pj_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         if let caBundle = options.caBundle { _ = pj_easy_setopt_str(easy, CURLOPT_CAINFO, caBundle) }
-        curl_multi_add_handle(multi, easy)
+        return easy
     }
 
-    public func wait(timeout: Double) -> [Completion] {
+    public func wait(timeout: Double, watching descriptor: Int32?) -> [Completion] {
+        let descriptors = [wakeDescriptor, descriptor].compactMap { $0 }
         guard !transfers.isEmpty, let multi else {
-            sleepUntilWoken(timeout: timeout)
+            sleepUntilReadable(descriptors, timeout: timeout)
             return []
         }
         let handle = UnsafeMutableRawPointer(multi)
@@ -100,12 +108,8 @@ public final class CurlTransport: Transport {
         curl_multi_perform(handle, &running)
         var finished = collect()
         if !finished.isEmpty { return finished }
-        if let wakeDescriptor {
-            var extra = curl_waitfd(fd: wakeDescriptor, events: Int16(CURL_WAIT_POLLIN), revents: 0)
-            curl_multi_poll(handle, &extra, 1, Int32(milliseconds(timeout)), nil)
-        } else {
-            curl_multi_poll(handle, nil, 0, Int32(milliseconds(timeout)), nil)
-        }
+        var extra = descriptors.map { curl_waitfd(fd: $0, events: Int16(CURL_WAIT_POLLIN), revents: 0) }
+        curl_multi_poll(handle, &extra, UInt32(extra.count), Int32(milliseconds(timeout)), nil)
         curl_multi_perform(handle, &running)
         finished = collect()
         return finished
@@ -139,8 +143,10 @@ public final class CurlTransport: Transport {
                                           seconds: Double(info(easy, CURLINFO_TOTAL_TIME_T)) / 1e6))
             curl_multi_remove_handle(UnsafeMutableRawPointer(multi), easy)
             transfers[transfer.tag] = nil
+            // The buffers are freed next: the pooled handle must not point at them.
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, nil)
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, nil)
             transfer.release()
-            curl_easy_reset(easy)
             if idleHandles.count < options.maxConnections { idleHandles.append(OpaquePointer(easy)) } else { curl_easy_cleanup(easy) }
         }
         return completions
@@ -170,10 +176,10 @@ public final class CurlTransport: Transport {
         }
     }
 
-    private func sleepUntilWoken(timeout: Double) {
+    private func sleepUntilReadable(_ descriptors: [Int32], timeout: Double) {
         guard timeout > 0 else { return }
-        var descriptor = pollfd(fd: wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0)
-        _ = poll(&descriptor, 1, Int32(milliseconds(timeout)))
+        var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&polled, nfds_t(polled.count), Int32(milliseconds(timeout)))
     }
 
     private func info(_ easy: UnsafeMutableRawPointer, _ what: CURLINFO) -> Int64 {
@@ -243,23 +249,34 @@ private let bodyCallback: curl_write_callback = { data, size, count, context in
 }
 
 /// Picks out Retry-After, Date and Location; a new status line (after "100 Continue") starts over.
+/// Matches on bytes: a String is made only for the three headers kept.
 private let headerCallback: curl_write_callback = { data, size, count, context in
     let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    guard let data, length > 0 else { return length }
+    let line = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length)
+    switch line[0] | 0x20 {  // lowercase ASCII letter
+    case UInt8(ascii: "h") where line.starts(with: "HTTP/".utf8):
         transfer.headers = ResponseHeaders()
-        return length
-    }
-    guard let colon = line.firstIndex(of: ":") else { return length }
-    let name = line[..<colon].lowercased()
-    let value = String(line[line.index(after: colon)...].drop(while: { $0 == " " || $0 == "\t" })
-        .prefix(while: { !$0.isNewline }))  // "\r\n" is one Character in Swift
-    switch name {
-    case "retry-after": transfer.headers.retryAfter = value
-    case "date": transfer.headers.date = value
-    case "location": transfer.headers.location = value
-    default: break
+    case UInt8(ascii: "r"):
+        if let value = headerValue(line, named: "retry-after") { transfer.headers.retryAfter = value }
+    case UInt8(ascii: "d"):
+        if let value = headerValue(line, named: "date") { transfer.headers.date = value }
+    case UInt8(ascii: "l"):
+        if let value = headerValue(line, named: "location") { transfer.headers.location = value }
+    default:
+        break
     }
     return length
+}
+
+/// The value of a header line when its name is `name` (lowercase), without surrounding blanks.
+private func headerValue(_ line: UnsafeBufferPointer<UInt8>, named name: StaticString) -> String? {
+    let count = name.utf8CodeUnitCount
+    guard line.count > count, line[count] == UInt8(ascii: ":") else { return nil }
+    for offset in 0..<count where line[offset] | 0x20 != name.utf8Start[offset] { return nil }
+    var start = count + 1, end = line.count
+    while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+    while end > start, [0x20, 0x09, 0x0D, 0x0A].contains(line[end - 1]) { end -= 1 }
+    return String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
 }

@@ -77,6 +77,37 @@ public final class Connection {
         }
     }
 
+    /// Sends one statement without waiting for its answer: collect it with `pollResult()` once
+    /// `socket` is readable. Lets the caller keep other work (HTTP) moving during the round trip.
+    public func send(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) {
+        roundTrips += 1
+        let sent = withOptionalCStrings(parameters) { pointers in
+            PQsendQueryParams(conn, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+        }
+        guard sent == 1 else { throw lastError() }
+    }
+
+    /// The connection's socket, to wait on for the answer of `send`.
+    public var socket: Int32 { PQsocket(conn) }
+
+    /// Reads what has arrived; the statement's rows once the whole answer is in, else nil.
+    public func pollResult() throws(PostgresError) -> Rows? {
+        guard PQconsumeInput(conn) == 1 else { throw lastError() }
+        guard PQisBusy(conn) == 0 else { return nil }
+        var outcome: Result<Rows, PostgresError>?
+        // Drain every result of the statement (the last is NULL) so the connection is free again.
+        while let result = PQgetResult(conn) {
+            defer { PQclear(result) }
+            guard outcome == nil else { continue }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK: outcome = .success(Connection.rows(of: result))
+            default: outcome = .failure(error(from: result))
+            }
+        }
+        guard let outcome else { throw lastError() }
+        return try outcome.get()
+    }
+
     /// Runs a script of several statements with no parameters (the migration), in one round trip.
     public func execute(script: String) throws(PostgresError) {
         roundTrips += 1

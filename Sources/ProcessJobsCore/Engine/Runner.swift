@@ -2,7 +2,8 @@ import Logging
 import PostgresClient
 
 /// One run: rescue → claim → dispatch → record, until nothing is due, time is up, or a stop.
-/// Single-threaded: the transport multiplexes requests, the database gets one statement at a time.
+/// Single-threaded: the transport multiplexes requests, and one tick statement at a time is out
+/// to the database while requests go on, so HTTP and the database work side by side.
 public final class Runner {
     private let store: JobStore
     private let transport: any Transport
@@ -36,6 +37,8 @@ public final class Runner {
     private var lastClaimShort = false
     private var lastClaimTime = 0.0
     private var finishedSinceClaim = 0
+    /// The tick statement out to the database, with what it carries.
+    private var pendingTick: (outcomes: [PendingOutcome], claim: JobStore.Claim?, started: Double)?
 
     public init(store: JobStore, transport: any Transport, settings: RunSettings, targets: [String: String],
                 token: Token, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
@@ -60,10 +63,11 @@ public final class Runner {
             try loop(started: started)
         } catch {
             let cut = transport.abortAll()
-            let lost = unrecorded.count + cut.count
-            if lost > 0 {
-                log.error("database unavailable: \(lost) outcome(s) not recorded; those jobs stay leased and come back when the lease expires",
-                          metadata: ["jobs": .string((unrecorded.map(\.job.id) + cut.compactMap { inFlight[$0]?.job.id }).joined(separator: ","))])
+            let unwritten = (pendingTick?.outcomes ?? []) + unrecorded
+            let lost = unwritten.map(\.job.id) + cut.compactMap { inFlight[$0]?.job.id }
+            if !lost.isEmpty {
+                log.error("database unavailable: \(lost.count) outcome(s) not recorded; those jobs stay leased and come back when the lease expires",
+                          metadata: ["jobs": .string(lost.joined(separator: ","))])
             }
             throw error
         }
@@ -78,15 +82,20 @@ public final class Runner {
             if stopReason == nil, let maxRuntime = settings.maxRuntime, now - started >= maxRuntime, queuedCount == 0 {
                 stopReason = .maxRuntime
             }
-            let claim = wantsClaim(now: now)
-            if claim || wantsRecord(now: now) {
-                try tick(claim: claim)
+            if pendingTick != nil, let result = try store.pollTick() {
+                tickFinished(result)
+            }
+            if pendingTick == nil {
+                let claim = wantsClaim(now: now)
+                if claim || wantsRecord(now: now) { try startTick(claim: claim) }
             }
             dispatch()
-            if inFlight.isEmpty && queuedCount == 0 && unrecorded.isEmpty && (!mayFindWork() || claimQuotas().isEmpty) {
+            if pendingTick == nil && inFlight.isEmpty && queuedCount == 0 && unrecorded.isEmpty
+                && (!mayFindWork() || claimQuotas().isEmpty) {
                 return
             }
-            let completions = transport.wait(timeout: waitTimeout(now: clock.now()))
+            let completions = transport.wait(timeout: waitTimeout(now: clock.now()),
+                                             watching: pendingTick == nil ? nil : store.connection.socket)
             for completion in completions { finish(completion) }
             if let graceDeadline, clock.now() >= graceDeadline { cutInFlight(reason: "the shutdown grace period ended") }
         }
@@ -104,8 +113,10 @@ public final class Runner {
         return claimsMade == 0 || !lastClaimShort || finishedSinceClaim > 0
     }
 
+    /// Claims go out before the queue runs dry, once half a round of slots is free, so the next
+    /// jobs are there when requests finish.
     private func wantsClaim(now: Double) -> Bool {
-        guard mayFindWork(), queuedCount == 0, inFlight.count < settings.concurrency else { return false }
+        guard mayFindWork(), claimLimit >= max(1, min(settings.batchSize, settings.concurrency) / 2) else { return false }
         if lastClaimShort && !inFlight.isEmpty && now - lastClaimTime < settings.idleClaimInterval { return false }
         return !claimQuotas().isEmpty
     }
@@ -116,9 +127,9 @@ public final class Runner {
     }
 
     /// How many jobs to claim now. A claimed job waits for at most one request ahead of it
-    /// (the queue never holds more than a round of free slots), which the lease is sized for.
+    /// (the queue never holds more than a round of slots), which the lease is sized for.
     private var claimLimit: Int {
-        min(settings.batchSize, max(0, 2 * settings.concurrency - inFlight.count))
+        min(settings.batchSize, max(0, 2 * settings.concurrency - inFlight.count - queuedCount))
     }
 
     /// Per type, how many jobs a claim may take: the same rule per route limit; paused routes none.
@@ -132,19 +143,31 @@ public final class Runner {
         }
     }
 
-    private func tick(claim: Bool) throws(PostgresError) {
-        let outcomes = unrecorded
+    /// Sends a tick: the outcomes gathered so far and, when `claim`, a rescue and claim.
+    private func startTick(claim: Bool) throws(PostgresError) {
         let request = claim
             ? JobStore.Claim(limit: claimLimit, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0)
             : nil
-        let tickStarted = clock.now()
-        let result = try store.tick(outcomes: outcomes, claim: request)
+        let outcomes = unrecorded
+        unrecorded = []
+        if request != nil {
+            claimsMade += 1
+            lastClaimTime = clock.now()
+            // Answers from here on may queue work this claim's snapshot cannot see.
+            finishedSinceClaim = 0
+        }
+        pendingTick = (outcomes, request, clock.now())
+        try store.beginTick(outcomes: outcomes, claim: request)
+    }
+
+    private func tickFinished(_ result: JobStore.TickResult) {
+        guard let (outcomes, request, started) = pendingTick else { return }
+        pendingTick = nil
         log.debug("tick", metadata: [
-            "ms": .string(String(Double(Int((clock.now() - tickStarted) * 100_000)) / 100)),
+            "ms": .string(String(Double(Int((clock.now() - started) * 100_000)) / 100)),
             "recorded": .stringConvertible(result.recorded.count), "claimed": .stringConvertible(result.claimed.count),
             "rescued": .stringConvertible(result.rescued.count),
         ])
-        unrecorded.removeAll(keepingCapacity: true)
         report(outcomes, recorded: result.recorded)
         for rescued in result.rescued {
             summary.rescued += 1
@@ -155,17 +178,17 @@ public final class Runner {
             ])
         }
         if let request {
-            claimsMade += 1
-            lastClaimTime = clock.now()
             // Rescued jobs are due at once, but this statement's snapshot could not claim them.
             let requeued = result.rescued.contains { $0.status == "pending" }
-            lastClaimShort = result.claimed.count < request.limit && !requeued
-            finishedSinceClaim = 0
+            lastClaimShort = settings.once || (result.claimed.count < request.limit && !requeued)
             summary.claimed += result.claimed.count
             if queueHead > 0 { queue.removeFirst(queueHead); queueHead = 0 }
-            queue.append(contentsOf: result.claimed)
-            if !result.claimed.isEmpty { log.debug("claimed", metadata: ["jobs": .stringConvertible(result.claimed.count)]) }
-            if settings.once { lastClaimShort = true }
+            if stopReason == nil {
+                queue.append(contentsOf: result.claimed)
+            } else {
+                // A stop came while the claim was out: these jobs go back untouched.
+                for job in result.claimed { enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: nil))) }
+            }
         }
         observer(progress)
     }

@@ -2,11 +2,16 @@
 public protocol Transport: AnyObject {
     /// Starts sending `request`; its completion comes back from `wait` with the same tag.
     func start(_ request: Request, tag: Int)
-    /// Waits at most `timeout` seconds for transfers to finish, or for the stop signal's wake-up,
-    /// and returns the transfers that finished.
-    func wait(timeout: Double) -> [Completion]
+    /// Waits at most `timeout` seconds for transfers to finish, for the stop signal's wake-up, or
+    /// for `descriptor` (the database socket while a statement is out) to become readable, and
+    /// returns the transfers that finished.
+    func wait(timeout: Double, watching descriptor: Int32?) -> [Completion]
     /// Stops every transfer in flight at once and returns their tags.
     func abortAll() -> [Int]
+}
+
+extension Transport {
+    public func wait(timeout: Double) -> [Completion] { wait(timeout: timeout, watching: nil) }
 }
 
 public struct Completion: Sendable {

@@ -35,8 +35,8 @@ public struct LineLogHandler: LogHandler {
 
     public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
                     source: String, file: String, function: String, line: UInt) {
-        var fields = self.metadata
-        if let metadata { fields.merge(metadata) { $1 } }
+        var fields = metadata ?? [:]
+        if !self.metadata.isEmpty { fields.merge(self.metadata) { current, _ in current } }
         let keys = fields.keys.sorted(by: LineLogHandler.order)
         var text = journald ? "<\(LineLogHandler.priority(level))>" : ""
         switch format {
@@ -63,8 +63,10 @@ public struct LineLogHandler: LogHandler {
                                   "claimed", "completed", "retried", "failed", "released", "rescued", "lease_lost",
                                   "seconds", "jobs_per_second", "round_trips", "stop"]
 
+    private static let rank = Dictionary(uniqueKeysWithValues: leading.enumerated().map { ($1, $0) })
+
     private static func order(_ a: String, _ b: String) -> Bool {
-        let ia = leading.firstIndex(of: a) ?? leading.count, ib = leading.firstIndex(of: b) ?? leading.count
+        let ia = rank[a] ?? leading.count, ib = rank[b] ?? leading.count
         return ia != ib ? ia < ib : a < b
     }
 

@@ -3,11 +3,14 @@ import FoundationEssentials
 /// The little JSON the engine needs: is an answer JSON, what is its error text, and how to
 /// write a string literal. Bodies are bytes; nothing here allocates beyond one decode.
 enum JSONText {
-    /// True when `bytes` are one JSON value that PostgreSQL's jsonb will also accept
-    /// (jsonb refuses the NUL character, which JSON allows).
+    /// True when `bytes` are one JSON value that PostgreSQL's jsonb also accepts: valid UTF-8,
+    /// no \u0000, no lone surrogate, numbers within numeric's range. A scan over the bytes with no
+    /// allocation: every 2xx answer goes through it.
     static func isValid(_ bytes: [UInt8]) -> Bool {
-        guard !bytes.isEmpty, !containsEscapedNUL(bytes) else { return false }
-        return (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))) != nil
+        bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            return scanner.document()
+        }
     }
 
     /// The app's error text: `error` when it is a string, `error.message`, or `message`.
@@ -27,36 +30,34 @@ enum JSONText {
 
     /// `text` as a JSON string literal. NUL is dropped: PostgreSQL text cannot hold it.
     static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{0}": continue
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        var text = text
+        return text.withUTF8 { bytes in
+            // Most strings (ids, timestamps, types) need no escaping: copy them whole.
+            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                return "\"" + String(decoding: bytes, as: UTF8.self) + "\""
             }
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            out.reserveCapacity(bytes.count + 16)
+            let hex = Array("0123456789abcdef".utf8)
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), byte]
+                case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
+                case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                case 0: continue
+                case ..<0x20: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+            return String(decoding: out, as: UTF8.self)
         }
-        return out + "\""
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
-    }
-
-    private static func containsEscapedNUL(_ bytes: [UInt8]) -> Bool {
-        let needle = Array("\\u0000".utf8)
-        guard bytes.count >= needle.count else { return false }
-        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-            if bytes[start..<start + needle.count].elementsEqual(needle) { return true }
-        }
-        return false
     }
 }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import PostgresClient
 
 /// The run's side of job_queue: one tick statement that records, rescues and claims.
@@ -48,10 +51,21 @@ public final class JobStore {
         public var claimed: [ClaimedJob] = []
     }
 
-    /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement.
+    /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,
+    /// waiting for the answer.
     public func tick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) -> TickResult {
+        try beginTick(outcomes: outcomes, claim: claim)
+        while true {
+            if let result = try pollTick() { return result }
+            var descriptor = pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, 1000)
+        }
+    }
+
+    /// Sends the tick statement; its answer comes from `pollTick()`.
+    public func beginTick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) {
         let quotas = claim?.quotas ?? []
-        let rows = try connection.query(Queries.tick, [
+        try connection.send(Queries.tick, [
             OutcomeDocument.encode(outcomes),
             lockedBy,
             String(claim?.limit ?? 0),
@@ -60,6 +74,11 @@ public final class JobStore {
             String(claim?.lease ?? 0),
             (claim?.rescue ?? false) ? "true" : "false",
         ])
+    }
+
+    /// The tick's result once it has arrived, else nil (wait for `connection.socket`).
+    public func pollTick() throws(PostgresError) -> TickResult? {
+        guard let rows = try connection.pollResult() else { return nil }
         var result = TickResult()
         let kind = rows.column("kind"), id = rows.column("id"), type = rows.column("job_type")
         let status = rows.column("status"), retries = rows.column("retry_count")
