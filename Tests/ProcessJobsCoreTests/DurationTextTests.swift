@@ -43,3 +43,11 @@ final class DurationTextTests: XCTestCase {
         }
     }
 }
+
+extension DurationTextTests {
+    func testRefusesDurationsBeyondTenYears() {
+        XCTAssertThrowsError(try DurationText.seconds("3651d"))
+        XCTAssertThrowsError(try DurationText.seconds(String(repeating: "9", count: 300) + "d"))
+        XCTAssertEqual(try DurationText.seconds("3650d"), 3650 * 86_400)
+    }
+}

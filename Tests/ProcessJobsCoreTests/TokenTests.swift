@@ -205,3 +205,16 @@ final class TokenTests: XCTestCase {
         }
     }
 }
+
+extension TokenTests {
+    func testUnusableCredentialIsAnErrorNotAFallback() throws {
+        let directory = NSTemporaryDirectory() + "pj-cred-bad-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "two words\n".write(toFile: directory + "/service-role-key", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Token.load(tokenFile: nil, environment: ["CREDENTIALS_DIRECTORY": directory,
+                                                                          "SUPABASE_SERVICE_ROLE_KEY": "fallback"], warn: { _ in })) { error in
+            XCTAssertTrue("\(error)".contains(directory + "/service-role-key"), "\(error)")
+        }
+    }
+}

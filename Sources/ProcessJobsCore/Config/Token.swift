@@ -15,8 +15,13 @@ public struct Token: Sendable, CustomStringConvertible {
         }
         if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
             let path = directory + "/service-role-key"
-            if let token = try? fromFile(path, source: path, warn: warn, missing: { .configuration($0) }) {
-                return token
+            // A directory without this credential is some other unit's: fall through. A credential
+            // that is there but unusable is an error, not a reason to try another source.
+            do {
+                return try fromFile(path, source: path, warn: warn, missing: { .configuration($0) })
+            } catch .configuration(let message) where message.hasSuffix("does not exist") {
+            } catch {
+                throw error
             }
         }
         if let value = environment["SUPABASE_SERVICE_ROLE_KEY"] {

@@ -3,9 +3,12 @@ public enum DurationText {
     public struct Invalid: Error, CustomStringConvertible {
         public let text: String
         public var description: String {
-            "'\(text)' is not a duration: use a number of seconds or a number with s, m, h, d or ms (e.g. 30s, 5m, 7d)"
+            "'\(text)' is not a duration: use a number of seconds or a number with s, m, h, d or ms (e.g. 30s, 5m, 7d), at most ten years"
         }
     }
+
+    /// Ten years: longer is a typo, and would overflow the millisecond arithmetic downstream.
+    static let maximum: Double = 10 * 365 * 86_400
 
     public static func seconds(_ text: String) throws(Invalid) -> Double {
         let trimmed = text.trimmingCharacters(in: " ")
@@ -18,7 +21,7 @@ public enum DurationText {
             break
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              let value = Double(number), value.isFinite else { throw Invalid(text: text) }
+              let value = Double(number), value.isFinite, value * scale <= maximum else { throw Invalid(text: text) }
         return value * scale
     }
 
