@@ -37,7 +37,11 @@ public struct LineLogHandler: LogHandler {
                     source: String, file: String, function: String, line: UInt) {
         var fields = metadata ?? [:]
         if !self.metadata.isEmpty { fields.merge(self.metadata) { current, _ in current } }
-        let keys = fields.keys.sorted(by: LineLogHandler.order)
+        // The usual fields in their fixed order, then any others alphabetically: no sort per line.
+        var keys = LineLogHandler.leading.filter { fields[$0] != nil }
+        if keys.count < fields.count {
+            keys += fields.keys.filter { LineLogHandler.rank[$0] == nil }.sorted()
+        }
         var text = journald ? "<\(LineLogHandler.priority(level))>" : ""
         switch format {
         case .json:
@@ -64,11 +68,6 @@ public struct LineLogHandler: LogHandler {
                                   "seconds", "jobs_per_second", "round_trips", "stop"]
 
     private static let rank = Dictionary(uniqueKeysWithValues: leading.enumerated().map { ($1, $0) })
-
-    private static func order(_ a: String, _ b: String) -> Bool {
-        let ia = rank[a] ?? leading.count, ib = rank[b] ?? leading.count
-        return ia != ib ? ia < ib : a < b
-    }
 
     static func name(_ level: Logger.Level) -> String {
         switch level {
