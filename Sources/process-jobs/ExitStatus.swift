@@ -12,7 +12,8 @@ enum ExitStatus {
 
     /// Prints `message` as one line on stderr and returns the ExitCode to throw.
     static func fail(_ code: Int32, _ message: String) -> ExitCode {
-        let line = "process-jobs: " + message.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
+        // Under journald the line carries the error priority, so `journalctl -p err` shows it.
+        let line = Operator.journaldPrefix(3) + "process-jobs: " + message.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
         LineSink.standardError.write(line)
         return ExitCode(code)
     }
@@ -31,7 +32,7 @@ enum ExitStatus {
         case "42P01", "42703", "42883":
             return fail(configuration, "the job_queue table is missing or not migrated (\(error.message)): run `process-jobs migrate`")
         case "42501":
-            return fail(configuration, "the database role lacks a privilege (\(error.message)): grant it (see the README's least-privilege role)")
+            return fail(configuration, "the database role lacks a privilege (\(error.message)): grant it as docs/supabase.md shows for the process-jobs role")
         default:
             break
         }

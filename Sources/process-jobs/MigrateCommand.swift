@@ -26,6 +26,8 @@ struct MigrateCommand: ParsableCommand {
                 log.info("schema migrated", metadata: ["database": .string(connection.endpoint),
                                                        "added": .string(added.joined(separator: ","))])
             }
+        } catch where error.sqlState == "42501" {
+            throw ExitStatus.fail(ExitStatus.configuration, "migrate must run as the owner of job_queue (\(error.message)): connect as the table owner, e.g. postgres on Supabase (docs/supabase.md)")
         } catch {
             throw ExitStatus.from(error)
         }
