@@ -51,6 +51,11 @@ public final class JobStore {
         public var claimed: [ClaimedJob] = []
     }
 
+    /// Whether a run has anything to do: a job of `types` due, or an expired lease to rescue.
+    public func hasWork(types: [String], lease: Double) throws(PostgresError) -> Bool {
+        try connection.query(Queries.probe, [PostgresArray.literal(types), String(lease)]).values.first?.first == "t"
+    }
+
     /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,
     /// waiting for the answer.
     public func tick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) -> TickResult {
