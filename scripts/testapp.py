@@ -716,7 +716,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         try:
             body = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than ~1000 levels
             body = None
         try:
             attempt = int(headers.get("x-job-attempt", ""))

@@ -167,26 +167,33 @@ struct JSONScanner {
     private mutating func number() -> Bool {
         if current == UInt8(ascii: "-") { index += 1 }
         guard let first = current, isDigit(first) else { return false }
+        let integerStart = index
         index += 1
         if first != UInt8(ascii: "0") { while let byte = current, isDigit(byte) { index += 1 } }
+        let integerDigits = index - integerStart
+        var fractionDigits = 0
         if current == UInt8(ascii: ".") {
             index += 1
+            let fractionStart = index
             guard let byte = current, isDigit(byte) else { return false }
             while let byte = current, isDigit(byte) { index += 1 }
+            fractionDigits = index - fractionStart
         }
+        var exponent = 0
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             index += 1
+            let negative = current == UInt8(ascii: "-")
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard let byte = current, isDigit(byte) else { return false }
-            var exponent = 0
             while let byte = current, isDigit(byte) {
                 exponent = min(exponent * 10 + Int(byte - UInt8(ascii: "0")), 1_000_000)
                 index += 1
             }
-            // numeric holds at most 131072 digits before the point and 16383 after.
-            if exponent > 100_000 { return false }
+            if negative { exponent = -exponent }
         }
-        return true
+        // numeric holds at most 131072 digits before the point and 16383 after, counted as
+        // written once the exponent has moved the point ("1.5e-16383" has 16384 after it).
+        return integerDigits + exponent <= 131_072 && fractionDigits - exponent <= 16_383
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -37,6 +37,28 @@ final class PostgresServer: @unchecked Sendable {
         return (directory, port.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// The data directory of a server this process may restart: the one it started, or the one
+    /// scripts/test started ($TEST_DATABASE_DIR, used only when its port is $TEST_DATABASE_URL's).
+    /// nil for a server someone else runs: restarting it would cut their connections too.
+    var restartableDirectory: String? {
+        if let owned = ownedServer { return owned.directory }
+        guard let directory = ProcessInfo.processInfo.environment["TEST_DATABASE_DIR"], !directory.isEmpty,
+              let port = try? String(contentsOfFile: directory + "/port", encoding: .utf8),
+              let urlPort = URLComponents(string: adminURL)?.port,
+              port.trimmingCharacters(in: .whitespacesAndNewlines) == String(urlPort) else { return nil }
+        return directory
+    }
+
+    /// Restarts the server with `pg_ctl restart -m fast` (same options, same port): every open
+    /// connection is cut, as in a failover. Returns once it accepts connections again.
+    func restart() throws {
+        guard let directory = restartableDirectory else {
+            throw XCTSkip("the PostgreSQL server at $TEST_DATABASE_URL is not ours to restart: unset TEST_DATABASE_URL (the tests start their own) or run scripts/test, which exports TEST_DATABASE_DIR")
+        }
+        let result = try shell(Paths.script("pg-throwaway"), ["restart", directory], timeout: 120)
+        guard result.status == 0 else { throw TestAppError(message: "restart failed: \(result.stderr)") }
+    }
+
     /// A new, empty database; its URL.
     func createDatabase() throws -> (name: String, url: String) {
         counter += 1

@@ -81,6 +81,10 @@ struct AppRequest: Decodable {
     let idempotencyKey: String?
     let action: String
     let status: Int?
+    /// null, "chaos" or "rule:<index>": what injected the answer.
+    let fault: String?
+    /// The delay the app slept before answering.
+    let delayMs: Double?
 
     var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
