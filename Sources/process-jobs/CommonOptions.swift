@@ -18,14 +18,15 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("error, warning, info or debug.", valueName: "level"))
     var logLevel: LogLevel = .info
 
-    /// Sets up logging for the process and returns the logger.
-    func makeLogger(label: String = "process-jobs") -> Logger {
+    /// Sets up logging for the process and returns the logger. `sink` lets a live progress line
+    /// clear itself before each log line.
+    func makeLogger(label: String = "process-jobs", sink: LineSink = .standardError) -> Logger {
         let environment = ProcessEnvironment.current
         let format = logFormat ?? (isatty(2) == 1 ? .text : .json)
         let journald = environment["JOURNAL_STREAM"].map { !$0.isEmpty } ?? false
         let level = logLevel.level
         LoggingSystem.bootstrapOnce {
-            LineLogHandler(format: format, level: level, journald: journald)
+            LineLogHandler(format: format, level: level, journald: journald, sink: sink)
         }
         return Logger(label: label)
     }

@@ -11,6 +11,7 @@ struct ProcessJobs: ParsableCommand {
             75 database unavailable, 77 token rejected, 78 configuration or schema missing.
             """,
         version: Version.current,
-        subcommands: [RunCommand.self, MigrateCommand.self],
+        subcommands: [RunCommand.self, MigrateCommand.self, StatusCommand.self, RetryCommand.self, PruneCommand.self,
+                      EnqueueCommand.self, CheckCommand.self],
         defaultSubcommand: RunCommand.self)
 }

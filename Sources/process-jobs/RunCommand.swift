@@ -48,22 +48,45 @@ struct RunCommand: ParsableCommand {
     var window: String?
     @Option(help: .hidden)
     var seed: UInt64?
+    @Flag(help: "Show what would be claimed now (ids, types, targets); claim, send and change nothing.")
+    var dryRun = false
+    @Option(help: ArgumentHelp("After each run, write Prometheus metrics to this file (atomically; for node_exporter's textfile collector).", valueName: "path"))
+    var metricsFile: String?
 
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        let log = common.makeLogger()
         let environment = ProcessEnvironment.current
+        let progress = dryRun ? nil : ProgressDisplay.forTerminal(environment: environment)
+        let log = common.makeLogger(sink: progress?.sink ?? .standardError)
         let configuration: RunConfiguration
-        let token: Token
         do {
             configuration = try RunConfiguration.resolve(flags, environment: environment)
+        } catch {
+            throw ExitStatus.from(error)
+        }
+        if dryRun {
+            // Needs no token: nothing is sent.
+            if every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
+            return try DryRun.show(configuration, connection: common.connect())
+        }
+        let token: Token
+        do {
             token = try Token.load(tokenFile: tokenFile, environment: environment) { log.warning("\($0)") }
         } catch {
             throw ExitStatus.from(error)
         }
         let schedule = try repeatSchedule()
-        let connection = try common.connect()
+        let metrics = try MetricsRecorder(path: metricsFile, types: configuration.targets.keys.sorted(),
+                                          lease: configuration.settings.lease, log: log)
+        let connection: Connection
+        do {
+            connection = try common.connect()
+        } catch {
+            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0,
+                                   stop: error.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
+            throw error
+        }
         let stop = StopSignal()
         stop.install()
         let settings = configuration.settings
@@ -82,14 +105,22 @@ struct RunCommand: ParsableCommand {
                 runSettings.maxRuntime = min(runSettings.maxRuntime ?? left, left)
             }
             let runner = Runner(store: store, transport: transport, settings: runSettings,
-                                targets: configuration.targets, token: token, stop: stop, log: log)
+                                targets: configuration.targets, token: token, stop: stop, log: log,
+                                observer: { progress?.update($0) })
+            progress?.startRun()
             let report: RunReport
             do {
                 report = try runner.run()
             } catch {
-                throw ExitStatus.from(error)
+                progress?.clear()
+                let exit = ExitStatus.from(error)
+                metrics?.recordFailure(exitCode: exit.rawValue, seconds: clock.seconds() - started,
+                                       stop: exit.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
+                throw exit
             }
+            progress?.clear()
             Self.logSummary(report, log: log)
+            metrics?.record(report, exitCode: report.stopReason.exitCode, connection: connection)
             try exitIfFailed(report, configuration: configuration)
             guard let schedule, report.stopReason != .signal else { return }
             let next = started + schedule.every

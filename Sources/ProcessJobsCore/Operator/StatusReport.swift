@@ -1,0 +1,181 @@
+/// What `process-jobs status` shows: the queue by job type, expired leases, types nobody
+/// claims, and the most frequent recent errors. Built from OperatorStore's reads; rendered as an
+/// aligned table or as one JSON document (shape documented in docs/operating.md).
+public struct StatusReport: Sendable {
+    /// One job type's line.
+    public struct TypeLine: Sendable, Equatable {
+        public var type: String
+        /// False when no route sends this type anywhere: its pending jobs are never claimed.
+        public var routed: Bool
+        public var pending = 0, processing = 0, completed = 0, failed = 0
+        public var due = 0
+        public var oldestDueSeconds: Double?
+        public var nextRetryAt: Double?
+        public var expiredLeases = 0
+
+        public init(type: String, routed: Bool) {
+            self.type = type
+            self.routed = routed
+        }
+    }
+
+    /// The database's clock when the queue was read, Unix seconds.
+    public var now: Double
+    public var types: [TypeLine]
+    public var expiredLeases: [OperatorStore.ExpiredLease]
+    /// Total expired leases (the list above may be cut).
+    public var expiredLeaseCount: Int
+    public var topErrors: [OperatorStore.ErrorCount]
+    /// The window of `topErrors`, seconds.
+    public var errorWindow: Double
+
+    public init(rows: [OperatorStore.QueueRow], now: Double, routedTypes: Set<String>,
+                expiredLeases: [OperatorStore.ExpiredLease], topErrors: [OperatorStore.ErrorCount],
+                errorWindow: Double = 86_400) {
+        var lines: [String: TypeLine] = [:]
+        for type in routedTypes { lines[type] = TypeLine(type: type, routed: true) }
+        for row in rows {
+            var line = lines[row.type] ?? TypeLine(type: row.type, routed: routedTypes.contains(row.type))
+            switch row.status {
+            case "pending": line.pending += row.jobs
+            case "processing": line.processing += row.jobs
+            case "completed": line.completed += row.jobs
+            case "failed": line.failed += row.jobs
+            default: break
+            }
+            line.due += row.due
+            if let oldest = row.oldestDueSeconds { line.oldestDueSeconds = max(line.oldestDueSeconds ?? oldest, oldest) }
+            if let next = row.nextRetryAt { line.nextRetryAt = min(line.nextRetryAt ?? next, next) }
+            line.expiredLeases += row.expiredLeases
+            lines[row.type] = line
+        }
+        self.now = now
+        self.types = lines.values.sorted { $0.type < $1.type }
+        self.expiredLeases = expiredLeases
+        self.expiredLeaseCount = self.types.reduce(0) { $0 + $1.expiredLeases }
+        self.topErrors = topErrors
+        self.errorWindow = errorWindow
+    }
+
+    /// Types with pending jobs and no route: they would wait forever, unseen.
+    public var unrouted: [TypeLine] { types.filter { !$0.routed && $0.pending > 0 } }
+
+    public var totals: TypeLine {
+        types.reduce(into: TypeLine(type: "total", routed: true)) { total, line in
+            total.pending += line.pending
+            total.processing += line.processing
+            total.completed += line.completed
+            total.failed += line.failed
+            total.due += line.due
+            total.expiredLeases += line.expiredLeases
+            if let oldest = line.oldestDueSeconds { total.oldestDueSeconds = max(total.oldestDueSeconds ?? oldest, oldest) }
+            if let next = line.nextRetryAt { total.nextRetryAt = min(total.nextRetryAt ?? next, next) }
+        }
+    }
+
+    // MARK: JSON
+
+    public func json() -> String {
+        func counts(_ line: TypeLine) -> [(String, JSONOut)] {
+            [
+                ("pending", .int(line.pending)), ("processing", .int(line.processing)),
+                ("completed", .int(line.completed)), ("failed", .int(line.failed)),
+                ("due", .int(line.due)), ("oldest_due_seconds", line.oldestDueSeconds.json),
+                ("next_retry_at", line.nextRetryAt.map { .string(TimeText.rfc3339($0)) } ?? .null),
+                ("next_retry_in_seconds", line.nextRetryAt.map { .number(max(0, $0 - now)) } ?? .null),
+                ("expired_leases", .int(line.expiredLeases)),
+            ]
+        }
+        let document = JSONOut.object([
+            ("generated_at", .string(TimeText.rfc3339(now))),
+            ("types", .array(types.map { line in
+                .object([("type", .string(line.type)), ("routed", .bool(line.routed))] + counts(line))
+            })),
+            ("totals", .object(counts(totals))),
+            ("expired_leases", .array(expiredLeases.map { lease in
+                .object([
+                    ("id", .string(lease.id)), ("type", .string(lease.type)), ("locked_by", lease.lockedBy.json),
+                    ("retry_count", .int(lease.retryCount)), ("expired_seconds", .number(lease.expiredSeconds)),
+                ])
+            })),
+            ("unrouted", .array(unrouted.map { .object([("type", .string($0.type)), ("pending", .int($0.pending))]) })),
+            ("top_errors", .array(topErrors.map { error in
+                .object([
+                    ("message", .string(error.message)), ("jobs", .int(error.jobs)),
+                    ("types", .array(error.types.map { .string($0) })),
+                    ("last_at", .string(TimeText.rfc3339(error.lastAt))),
+                ])
+            })),
+            ("error_window_seconds", .number(errorWindow)),
+        ])
+        return document.rendered()
+    }
+
+    // MARK: Table
+
+    /// The readable form: the table, then only the sections that have something to say.
+    public func table() -> String {
+        guard !types.isEmpty else { return "job_queue is empty\n" }
+        var table = TextTable(
+            headers: ["TYPE", "PENDING", "DUE", "OLDEST DUE", "NEXT RETRY", "PROCESSING", "EXPIRED", "COMPLETED", "FAILED"],
+            alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right])
+        func row(_ line: TypeLine, name: String) -> [String] {
+            [name, String(line.pending), String(line.due),
+             line.oldestDueSeconds.map { StatusReport.age($0) } ?? "-",
+             line.nextRetryAt.map { TimeText.relative(max(0, $0 - now)) } ?? "-",
+             String(line.processing), String(line.expiredLeases), String(line.completed), String(line.failed)]
+        }
+        for line in types {
+            table.append(row(line, name: line.routed ? line.type : line.type + " (no route)"))
+        }
+        if types.count > 1 { table.append(row(totals, name: "total")) }
+        var out = table.rendered()
+
+        if !expiredLeases.isEmpty {
+            out += "\nExpired leases (\(expiredLeaseCount)): the next run counts each as a failed attempt\n"
+            var leases = TextTable(headers: ["ID", "TYPE", "HELD BY", "EXPIRED", "RETRIES"],
+                                   alignments: [.left, .left, .left, .right, .right])
+            for lease in expiredLeases {
+                leases.append([lease.id, lease.type, lease.lockedBy ?? "-", TimeText.relative(-lease.expiredSeconds),
+                               String(lease.retryCount)])
+            }
+            out += indented(leases.rendered())
+            if expiredLeaseCount > expiredLeases.count {
+                out += "  ... and \(expiredLeaseCount - expiredLeases.count) more\n"
+            }
+        }
+
+        let unrouted = self.unrouted
+        if !unrouted.isEmpty {
+            out += "\nPending jobs of types with no route (never claimed): add --route TYPE=/api/... to the run, or delete them\n"
+            for line in unrouted { out += "  \(line.type): \(line.pending)\n" }
+        }
+
+        if !topErrors.isEmpty {
+            out += "\nMost frequent errors of jobs failed in the last \(DurationText.format(errorWindow)):\n"
+            var errors = TextTable(headers: ["JOBS", "TYPES", "LAST", "ERROR"], alignments: [.right, .left, .left, .left])
+            for error in topErrors {
+                errors.append([String(error.jobs), error.types.joined(separator: ","), TimeText.relative(error.lastAt - now),
+                               StatusReport.oneLine(error.message, limit: 100)])
+            }
+            out += indented(errors.rendered())
+        }
+        return out
+    }
+
+    private func indented(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "  " + $0 + "\n" }.joined()
+    }
+
+    /// An age for the table: whole seconds from 10s up ("90s", not "90.3s").
+    static func age(_ seconds: Double) -> String {
+        let seconds = max(0, seconds)
+        return DurationText.format(seconds >= 10 ? seconds.rounded() : seconds)
+    }
+
+    /// A message on one line, cut to `limit` characters with an ellipsis.
+    static func oneLine(_ text: String, limit: Int) -> String {
+        let flat = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+        return flat.count > limit ? String(flat.prefix(limit - 1)) + "…" : flat
+    }
+}

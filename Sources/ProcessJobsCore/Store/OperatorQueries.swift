@@ -1,0 +1,184 @@
+/// The operator commands' statements (status, retry, prune, enqueue, check, dry run, metrics).
+/// Like the run's, each takes every value as a parameter and is sent unnamed, so it works behind a
+/// transaction-mode pooler. Each says why it is safe next to runs on any number of hosts.
+extension Queries {
+    /// Per job type and status: counts, due jobs, how long the longest-waiting due job has been due,
+    /// the next future run_at, and processing rows whose lease has expired. $1 lease seconds (for
+    /// legacy processing rows without locked_until, as the run's rescue judges them).
+    ///
+    /// Concurrency: a plain read of one snapshot, no row locks: it never waits for a run nor holds one up.
+    static let queueSummary = """
+        SELECT job_type, status, count(*) AS jobs,
+               count(*) FILTER (WHERE status = 'pending' AND run_at <= now()) AS due,
+               extract(epoch FROM now() - min(run_at) FILTER (WHERE status = 'pending' AND run_at <= now()))::float8
+                   AS oldest_due_seconds,
+               extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at > now()))::float8
+                   AS next_retry_at,
+               count(*) FILTER (WHERE status = 'processing' AND (locked_until < now()
+                   OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $1))))
+                   AS expired_leases,
+               extract(epoch FROM now())::float8 AS now
+        FROM job_queue
+        GROUP BY job_type, status
+        ORDER BY job_type, status
+        """
+
+    /// The database's clock, for a summary of an empty table. Concurrency: reads no table.
+    static let databaseNow = "SELECT extract(epoch FROM now())::float8"
+
+    /// Processing rows past their lease, longest expired first. $1 lease seconds, $2 at most this many.
+    ///
+    /// Concurrency: a plain read, no locks; the next run's rescue (FOR UPDATE SKIP LOCKED) acts on them.
+    static let expiredLeases = """
+        SELECT id, job_type, locked_by, coalesce(retry_count, 0) AS retry_count,
+               extract(epoch FROM now() - coalesce(locked_until,
+                   coalesce(processed_at, created_at) + make_interval(secs => $1)))::float8 AS expired_seconds
+        FROM job_queue
+        WHERE status = 'processing'
+          AND (locked_until < now()
+               OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $1)))
+        ORDER BY expired_seconds DESC, id
+        LIMIT $2
+        """
+
+    /// The most frequent error messages of jobs that failed in the last $1 seconds; $2 at most this many.
+    /// Legacy failed rows (the Edge Function's mark_job_failed set no completed_at) fall back to
+    /// their other times. Messages are cut to 500 characters for display; grouping is on the whole text.
+    ///
+    /// Concurrency: a plain read, no locks.
+    static let topErrors = """
+        SELECT left(error_message, 500) AS message, count(*) AS jobs,
+               string_agg(DISTINCT job_type, E'\\n') AS types,
+               extract(epoch FROM max(coalesce(completed_at, updated_at, processed_at, created_at)))::float8 AS last_at
+        FROM job_queue
+        WHERE status = 'failed' AND error_message IS NOT NULL
+          AND coalesce(completed_at, updated_at, processed_at, created_at) >= now() - make_interval(secs => $1)
+        GROUP BY error_message
+        ORDER BY jobs DESC, last_at DESC, message
+        LIMIT $2
+        """
+
+    /// Named jobs back to pending. $1 ids (uuid[]). Returns one row per id: its status before, and
+    /// whether it moved.
+    ///
+    /// Concurrency: only failed or pending rows change, never processing (a run holds those under a
+    /// lease) nor completed; the UPDATE locks each row and re-checks its status at that moment, so
+    /// a claim that got there first wins and the row is reported as not moved.
+    static let retryJobs = """
+        WITH target AS (
+            SELECT DISTINCT unnest($1::uuid[]) AS id
+        ),
+        moved AS (
+            UPDATE job_queue j SET
+                status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
+                locked_until = NULL, locked_by = NULL, updated_at = now()
+            FROM target t
+            WHERE j.id = t.id AND j.status IN ('failed', 'pending')
+            RETURNING j.id, j.job_type
+        )
+        SELECT t.id::text AS id, q.status AS status_before, q.job_type, m.id IS NOT NULL AS moved
+        FROM target t
+        LEFT JOIN job_queue q ON q.id = t.id
+        LEFT JOIN moved m ON m.id = t.id
+        ORDER BY t.id
+        """
+
+    /// Every failed job (of type $1 when not null) back to pending. Returns counts by type.
+    ///
+    /// Concurrency: only rows whose status is failed when the UPDATE locks them; no run writes a
+    /// failed row, and a prune that locked one first (SKIP LOCKED on its side) deletes it instead.
+    static let retryFailed = """
+        WITH moved AS (
+            UPDATE job_queue SET
+                status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
+                locked_until = NULL, locked_by = NULL, updated_at = now()
+            WHERE status = 'failed' AND ($1::text IS NULL OR job_type = $1::text)
+            RETURNING job_type
+        )
+        SELECT job_type, count(*) AS jobs FROM moved GROUP BY job_type ORDER BY job_type
+        """
+
+    /// Deletes at most $2 completed or failed jobs that finished more than $1 seconds ago; returns
+    /// counts by status. Called in a loop until a chunk comes back short.
+    ///
+    /// Concurrency: one bounded chunk per statement, so locks are held briefly; rows are locked
+    /// FOR UPDATE SKIP LOCKED (a row a retry is moving is left for next time) and the status is
+    /// re-checked on the locked row, so pending and processing rows are never deleted.
+    static let pruneChunk = """
+        WITH doomed AS (
+            SELECT id FROM job_queue
+            WHERE status IN ('completed', 'failed')
+              AND coalesce(completed_at, updated_at, processed_at, created_at) < now() - make_interval(secs => $1)
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ),
+        deleted AS (
+            DELETE FROM job_queue j USING doomed d
+            WHERE j.id = d.id AND j.status IN ('completed', 'failed')
+            RETURNING j.status
+        )
+        SELECT status, count(*) AS jobs FROM deleted GROUP BY status ORDER BY status
+        """
+
+    /// A new job, inserted as the app inserts it: job_type, payload, user_id ($1-$3), plus
+    /// max_retries and run_at only when given (as $4, $5 in that order), so the table's own
+    /// defaults apply otherwise. The statement is one of four fixed texts; values are always
+    /// parameters. run_at is "absolute" (Unix seconds) or "relative" (seconds from the database's now()).
+    ///
+    /// Concurrency: a plain INSERT; the row is claimable once the statement commits.
+    static func enqueue(maxRetries: Bool, runAt: RunAt.Kind?) -> String {
+        var columns = "job_type, payload, user_id"
+        var values = "$1, $2::jsonb, $3"
+        var next = 4
+        if maxRetries {
+            columns += ", max_retries"
+            values += ", $\(next)::integer"
+            next += 1
+        }
+        switch runAt {
+        case .absolute?:
+            columns += ", run_at"
+            values += ", to_timestamp($\(next)::float8)"
+        case .relative?:
+            columns += ", run_at"
+            values += ", now() + make_interval(secs => $\(next)::float8)"
+        case nil:
+            break
+        }
+        return "INSERT INTO job_queue (\(columns)) VALUES (\(values)) RETURNING id::text"
+    }
+
+    /// What a run would claim now: due pending jobs of the given types ($1, each at most $2 of
+    /// them), oldest first, at most $3 in all — the claim's own order, without its locks.
+    ///
+    /// Concurrency: a plain read, no locks; a dry run never holds back a real run (and so cannot
+    /// see which of these a run on another host is claiming at this moment).
+    static let dueJobs = """
+        SELECT c.id::text AS id, c.job_type, coalesce(c.retry_count, 0) AS retry_count,
+               coalesce(c.max_retries, 3) AS max_retries,
+               extract(epoch FROM now() - c.run_at)::float8 AS due_seconds, jsonb_typeof(c.payload) AS payload_type
+        FROM unnest($1::text[], $2::int[]) AS t(job_type, quota)
+        CROSS JOIN LATERAL (
+            SELECT q.id, q.job_type, q.retry_count, q.max_retries, q.run_at, q.payload, q.created_at
+            FROM job_queue q
+            WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
+            ORDER BY q.created_at
+            LIMIT t.quota
+        ) c
+        ORDER BY c.created_at, c.id
+        LIMIT $3
+        """
+
+    /// The server's version string, e.g. "16.4 (Debian 16.4-1.pgdg120+2)". Concurrency: reads no table.
+    static let serverVersion = "SELECT current_setting('server_version')"
+
+    /// Whether a `cron` schema (pg_cron) exists in this database. Concurrency: a catalog read.
+    static let cronSchemaExists = "SELECT to_regnamespace('cron') IS NOT NULL"
+
+    /// pg_cron jobs named $1 (the Edge Function's schedule was `process-job-queue`).
+    /// Concurrency: a plain read of pg_cron's table; only asked when the cron schema exists.
+    static let cronJobs = """
+        SELECT jobid::text, schedule, active, coalesce(database, '') AS database
+        FROM cron.job WHERE jobname = $1 ORDER BY jobid
+        """
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import CurlTransport
+import PostgresClient
+import ProcessJobsCore
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check configuration, database, schema, each route's endpoint and token, and the old pg_cron schedule.",
+        discussion: """
+            One line per check: ✓ passed, ✗ failed, ! warning, - skipped. Each endpoint gets a POST
+            with an empty JSON object and the token: the app must refuse the input (400) — no job is
+            created or run — and not the token (401/403). Exits 0 only if every check passes
+            (warnings do not fail it); otherwise with the first failure's code: 64 bad flag,
+            78 configuration or schema, 75 database unavailable, 77 token rejected, 69 app
+            unreachable or answering wrongly.
+            """)
+
+    @Option(help: ArgumentHelp("The app's base URL (default: $NEXT_PUBLIC_APP_URL, else $APP_URL, else http://localhost:3000).", valueName: "url"))
+    var appURL: String?
+    @Option(name: .customLong("route"), help: ArgumentHelp("As the run's --route (repeatable).", valueName: "type=path"))
+    var routes: [String] = []
+    @Option(name: .customLong("job-type"), help: ArgumentHelp("Check only this type's route (repeatable).", valueName: "type"))
+    var jobTypes: [String] = []
+    @Option(help: ArgumentHelp("Read the service-role key from this file (as the run).", valueName: "path"))
+    var tokenFile: String?
+    @Flag(help: "Allow plain http:// to a host that is not loopback.")
+    var allowInsecureHTTP = false
+    @Option(help: ArgumentHelp("Time allowed for each endpoint's answer (default 10s).", valueName: "duration"))
+    var requestTimeout: String = "10s"
+
+    @OptionGroup var common: CommonOptions
+
+    /// The Edge Function's pg_cron job.
+    static let cronJobName = "process-job-queue"
+
+    func run() throws {
+        let log = common.makeLogger()
+        let timeout = try Operator.duration(requestTimeout, flag: "--request-timeout")
+        let environment = ProcessEnvironment.current
+        var report = CheckReport()
+
+        // Configuration: the run's own resolution, so check accepts exactly what run accepts.
+        var flags = RunFlags()
+        flags.appURL = appURL
+        flags.routes = routes
+        flags.jobTypes = jobTypes
+        flags.allowInsecureHTTP = allowInsecureHTTP
+        var configuration: RunConfiguration?
+        var token: Token?
+        do {
+            let resolved = try RunConfiguration.resolve(flags, environment: environment)
+            token = try Token.load(tokenFile: tokenFile, environment: environment) { log.warning("\($0)") }
+            configuration = resolved
+            let types = resolved.targets.keys.sorted()
+            report.add(.pass, "configuration",
+                       "app URL \(resolved.appURL.description), token from \(token!.source), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
+        } catch {
+            let code = if case .usage = error { ExitStatus.usage } else { ExitStatus.configuration }
+            report.add(.fail(exitCode: code), "configuration", error.description)
+        }
+
+        // Database and schema.
+        var store: OperatorStore?
+        do {
+            let connection = try Connection(conninfo: common.databaseURL ?? environment["DATABASE_URL"])
+            let version = try OperatorStore(connection: connection).serverVersion()
+            report.add(.pass, "database", "\(connection.endpoint), PostgreSQL \(version)")
+            store = OperatorStore(connection: connection)
+        } catch {
+            let problem = Operator.describe(error)
+            report.add(.fail(exitCode: problem.code), "database", problem.message)
+        }
+        if let store {
+            do {
+                let missing = try Migration.missing(on: store.connection)
+                if missing.isEmpty {
+                    report.add(.pass, "schema", "job_queue is migrated (run_at, lease columns and claim index present)")
+                } else if missing.contains("id") {
+                    report.add(.fail(exitCode: ExitStatus.configuration), "schema", "no job_queue table in this database: run `process-jobs migrate` (or point DATABASE_URL at the app's database)")
+                } else {
+                    report.add(.fail(exitCode: ExitStatus.configuration), "schema", "job_queue lacks \(missing.joined(separator: ", ")): run `process-jobs migrate`")
+                }
+            } catch {
+                let problem = Operator.describe(error)
+                report.add(.fail(exitCode: problem.code), "schema", problem.message)
+            }
+        } else {
+            report.add(.skip, "schema", "skipped: needs the database")
+        }
+
+        // Each route's endpoint, through the same transport the run uses.
+        if let configuration, let token {
+            let targets = configuration.targets.keys.sorted().map { EndpointProbe.Target(type: $0, url: configuration.targets[$0]!) }
+            // The run's TLS settings too, so a CA problem shows here first.
+            let transport = CurlTransport(options: .init(requestTimeout: timeout, connectTimeout: min(10, timeout),
+                                                         maxConnections: max(1, targets.count),
+                                                         caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
+                                          wakeDescriptor: nil)
+            let results = EndpointProbe.probe(targets, token: token.value, transport: transport, timeout: timeout + 5)
+            for (target, result) in zip(targets, results) {
+                let state: CheckReport.State = result.exitCode == 0 ? .pass : .fail(exitCode: result.exitCode)
+                report.add(state, "route \(target.type)", "\(target.url): \(result.detail)")
+            }
+        } else {
+            report.add(.skip, "endpoints", "skipped: needs a valid configuration")
+        }
+
+        // The Edge Function's pg_cron schedule would compete with process-jobs for the same jobs.
+        if let store {
+            do {
+                if let jobs = try store.cronJobs(named: Self.cronJobName) {
+                    let active = jobs.filter(\.active)
+                    if let job = active.first {
+                        report.add(.warn, "pg_cron", "job \(Self.cronJobName) (jobid \(job.id), schedule '\(job.schedule)') is still active and competes with process-jobs: once process-jobs runs, remove it with select cron.unschedule('\(Self.cronJobName)')")
+                    } else if !jobs.isEmpty {
+                        report.add(.pass, "pg_cron", "job \(Self.cronJobName) exists but is inactive")
+                    } else {
+                        report.add(.pass, "pg_cron", "no job named \(Self.cronJobName)")
+                    }
+                } else {
+                    report.add(.warn, "pg_cron", "no cron schema in this database, so the old \(Self.cronJobName) schedule could not be checked; if pg_cron runs in another database, check there")
+                }
+            } catch {
+                report.add(.warn, "pg_cron", "cannot read cron.job (\(error.message)): check the old \(Self.cronJobName) schedule by hand")
+            }
+        } else {
+            report.add(.skip, "pg_cron", "skipped: needs the database")
+        }
+
+        LineSink.standardOutput.write(report.rendered())
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}

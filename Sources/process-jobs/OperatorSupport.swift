@@ -1,0 +1,64 @@
+import ArgumentParser
+import PostgresClient
+import ProcessJobsCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the operator commands share: one-line usage errors, database errors as check lines.
+enum Operator {
+    /// A one-line usage error (exit 64).
+    static func usage(_ message: String) -> ExitCode {
+        ExitStatus.fail(ExitStatus.usage, message)
+    }
+
+    /// A duration flag in seconds, or a one-line usage error.
+    static func duration(_ text: String, flag: String, allowZero: Bool = false) throws(ExitCode) -> Double {
+        let seconds: Double
+        do {
+            seconds = try DurationText.seconds(text)
+        } catch {
+            throw usage("\(flag): \(error.description)")
+        }
+        if !allowZero && seconds <= 0 { throw usage("\(flag) must be greater than zero") }
+        return seconds
+    }
+
+    /// A database error as an exit code and a line that says what to do, without printing it
+    /// (`check` prints it as one of its lines). Same judgement as ExitStatus.from.
+    static func describe(_ error: PostgresError) -> (code: Int32, message: String) {
+        switch error.sqlState {
+        case "42P01", "42703", "42883":
+            return (ExitStatus.configuration, "job_queue is missing or not migrated (\(error.message)): run `process-jobs migrate`")
+        case "42501":
+            return (ExitStatus.configuration, "the database role lacks a privilege (\(error.message)): grant it")
+        default:
+            break
+        }
+        if error.isTransient {
+            return (ExitStatus.databaseUnavailable, "database unavailable: \(error.message); try again when it is back")
+        }
+        if error.kind == .connect {
+            return (ExitStatus.configuration, "cannot connect: \(error.message); check DATABASE_URL (or the PG* variables)")
+        }
+        return (ExitStatus.configuration, "database error: \(error.description)")
+    }
+
+    /// "<3>" (and so on) when stderr goes to journald (JOURNAL_STREAM set), else "": the syslog
+    /// priority journald reads from the start of a line.
+    static func journaldPrefix(_ priority: Int) -> String {
+        (ProcessEnvironment.current["JOURNAL_STREAM"] ?? "").isEmpty ? "" : "<\(priority)>"
+    }
+
+    /// One line on stderr with the "process-jobs: " prefix (and the journald priority).
+    static func stderrLine(_ message: String, priority: Int) {
+        LineSink.standardError.write(journaldPrefix(priority) + "process-jobs: " + message + "\n")
+    }
+
+    /// Wall-clock Unix seconds (for metrics timestamps; nothing written to the database uses it).
+    static func unixNow() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}

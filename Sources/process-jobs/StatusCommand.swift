@@ -1,0 +1,46 @@
+import ArgumentParser
+import PostgresClient
+import ProcessJobsCore
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the queue: counts per type and status, due and waiting jobs, expired leases, unrouted types, recent errors.",
+        discussion: "Reads only; takes no lock. `--json` prints the same data as one JSON document (see docs/operating.md).")
+
+    @Flag(help: "Print one JSON document instead of the table.")
+    var json = false
+    @Option(name: .customLong("route"), help: ArgumentHelp("As the run's --route, so types you route are not reported as unrouted (repeatable).", valueName: "type=path"))
+    var routes: [String] = []
+    @Option(help: ArgumentHelp("As the run's --lease: a processing row without locked_until counts as expired after this long (default 300s).", valueName: "duration"))
+    var lease: String?
+
+    @OptionGroup var common: CommonOptions
+
+    static let errorWindow: Double = 86_400
+    static let expiredListLimit = 20
+
+    func run() throws {
+        _ = common.makeLogger()
+        let routeTable: Routes
+        do { routeTable = try Routes(overrides: routes) } catch { throw Operator.usage(error.description) }
+        let leaseSeconds = try lease.map { text throws(ExitCode) in try Operator.duration(text, flag: "--lease") } ?? RunSettings().lease
+        let connection = try common.connect()
+        let store = OperatorStore(connection: connection)
+        let report: StatusReport
+        do {
+            // One snapshot for every part, so the numbers agree with each other.
+            report = try connection.transaction { connection throws(PostgresError) in
+                try connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                let summary = try store.queueSummary(lease: leaseSeconds)
+                return StatusReport(
+                    rows: summary.rows, now: summary.now, routedTypes: Set(routeTable.types),
+                    expiredLeases: try store.expiredLeases(lease: leaseSeconds, limit: Self.expiredListLimit),
+                    topErrors: try store.topErrors(within: Self.errorWindow, limit: 5), errorWindow: Self.errorWindow)
+            }
+        } catch {
+            throw ExitStatus.from(error)
+        }
+        LineSink.standardOutput.write(json ? report.json() : report.table())
+    }
+}

@@ -1,0 +1,79 @@
+import XCTest
+@testable import ProcessJobsCore
+
+final class EndpointProbeTests: XCTestCase {
+    private func response(_ status: Int, _ body: String = "", location: String? = nil) -> Exchange {
+        .response(Response(status: status, body: Array(body.utf8), headers: ResponseHeaders(location: location)))
+    }
+
+    func testClassify() {
+        XCTAssertEqual(EndpointProbe.classify(response(400, #"{"error":"Missing required fields"}"#)), .accepted(status: 400))
+        XCTAssertEqual(EndpointProbe.classify(response(422)), .accepted(status: 422))
+        XCTAssertEqual(EndpointProbe.classify(response(401)), .tokenRejected(status: 401))
+        XCTAssertEqual(EndpointProbe.classify(response(403)), .tokenRejected(status: 403))
+        XCTAssertEqual(EndpointProbe.classify(response(404, #"{"error":"Not found"}"#)), .wrongURL(status: 404, detail: "Not found"))
+        XCTAssertEqual(EndpointProbe.classify(response(405)), .wrongURL(status: 405, detail: "HTTP 405"))
+        XCTAssertEqual(EndpointProbe.classify(response(308, location: "https://x/api")), .wrongURL(status: 308, detail: "redirect to https://x/api"))
+        XCTAssertEqual(EndpointProbe.classify(response(200, "{}")), .unexpected(status: 200, detail: "HTTP 200: {}"))
+        XCTAssertEqual(EndpointProbe.classify(response(500, #"{"error":"boom"}"#)), .unexpected(status: 500, detail: "boom"))
+        XCTAssertEqual(EndpointProbe.classify(.failure(.notSent("refused"))), .unreachable("refused"))
+        XCTAssertEqual(EndpointProbe.classify(.failure(.timedOut("slow"))), .unreachable("slow"))
+    }
+
+    func testExitCodes() {
+        XCTAssertEqual(EndpointProbe.Result.accepted(status: 400).exitCode, 0)
+        XCTAssertEqual(EndpointProbe.Result.tokenRejected(status: 401).exitCode, 77)
+        XCTAssertEqual(EndpointProbe.Result.wrongURL(status: 404, detail: "").exitCode, 78)
+        XCTAssertEqual(EndpointProbe.Result.unexpected(status: 500, detail: "").exitCode, 69)
+        XCTAssertEqual(EndpointProbe.Result.unreachable("x").exitCode, 69)
+    }
+
+    func testRequestIsAnEmptyObjectWithTheTokenAndNoJobHeaders() {
+        let request = EndpointProbe.request(url: "http://127.0.0.1/api/process-image", token: "t0k")
+        XCTAssertEqual(request.body, "{}")
+        XCTAssertTrue(request.headers.contains("Authorization: Bearer t0k"))
+        XCTAssertTrue(request.headers.contains("Content-Type: application/json"))
+        XCTAssertFalse(request.headers.contains { $0.hasPrefix("X-Job-") || $0.hasPrefix("Idempotency-Key") })
+    }
+
+    func testDetailNeverCarriesTheToken() {
+        for result in [EndpointProbe.Result.accepted(status: 400), .tokenRejected(status: 401), .unreachable("x")] {
+            XCTAssertFalse(result.detail.contains("t0k"))
+        }
+    }
+
+    /// A transport that answers from a script, to test the probe's loop (not HTTP).
+    private final class ScriptedTransport: Transport {
+        var answers: [String: Exchange]
+        var started: [(Request, Int)] = []
+        var aborted = false
+
+        init(_ answers: [String: Exchange]) { self.answers = answers }
+
+        func start(_ request: Request, tag: Int) { started.append((request, tag)) }
+
+        func wait(timeout: Double, watching descriptor: Int32?) -> [Completion] {
+            let ready = started.filter { answers[$0.0.url] != nil }
+            started.removeAll { answers[$0.0.url] != nil }
+            return ready.map { Completion(tag: $0.1, exchange: answers[$0.0.url]!, seconds: 0.01) }
+        }
+
+        func abortAll() -> [Int] {
+            aborted = true
+            defer { started = [] }
+            return started.map(\.1)
+        }
+    }
+
+    func testProbeKeepsTargetOrderAndTimesOutSilentOnes() {
+        let transport = ScriptedTransport(["http://a/1": response(400), "http://a/2": response(401)])
+        let results = EndpointProbe.probe(
+            [.init(type: "x", url: "http://a/2"), .init(type: "y", url: "http://a/1"), .init(type: "z", url: "http://a/3")],
+            token: "t", transport: transport, timeout: 0.05)
+        XCTAssertEqual(results[0], .tokenRejected(status: 401))
+        XCTAssertEqual(results[1], .accepted(status: 400))
+        guard case .unreachable(let message) = results[2] else { return XCTFail("\(results[2])") }
+        XCTAssertTrue(message.contains("no answer within"), message)
+        XCTAssertTrue(transport.aborted)
+    }
+}

@@ -1,0 +1,96 @@
+import XCTest
+@testable import ProcessJobsCore
+
+final class RunMetricsTests: XCTestCase {
+    private func run(exitCode: Int32 = 0, types: [String] = ["generate-aplus", "generate-image"]) -> RunMetrics.Run {
+        var summary = RunSummary()
+        summary.claimed = 4
+        summary.completed = 2
+        summary.retried = 1
+        summary.rescued = 1
+        summary.count(type: "generate-image", outcome: "completed")
+        summary.count(type: "generate-image", outcome: "completed")
+        summary.count(type: "generate-image", outcome: "retry")
+        summary.count(type: "legacy-type", outcome: "failed")
+        return RunMetrics.Run(summary: summary, seconds: 1.25, stop: "drained", exitCode: exitCode,
+                              finishedAt: 1_700_000_000.5, types: types)
+    }
+
+    private func value(_ families: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        families.first { $0.name == name }?.samples.first { sample in
+            Dictionary(uniqueKeysWithValues: sample.labels.map { ($0.name, $0.value) }) == labels
+        }?.value
+    }
+
+    func testJobsByTypeAndOutcomeWithZerosForEveryClaimedType() {
+        let families = RunMetrics.families(run: run(), queue: nil, previousLastSuccess: nil)
+        XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "generate-image", "outcome": "completed"]), 2)
+        XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "generate-image", "outcome": "retried"]), 1)
+        XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "generate-aplus", "outcome": "completed"]), 0,
+                       "a claimed type with nothing to do still has its series")
+        XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "legacy-type", "outcome": "failed"]), 1)
+        let jobs = families.first { $0.name == "process_jobs_last_run_jobs" }!
+        XCTAssertEqual(jobs.samples.count, 3 * RunMetrics.outcomes.count)
+        XCTAssertEqual(value(families, "process_jobs_last_run_claimed_jobs"), 4)
+        XCTAssertEqual(value(families, "process_jobs_last_run_rescued_jobs"), 1)
+        XCTAssertEqual(value(families, "process_jobs_last_run_duration_seconds"), 1.25)
+        XCTAssertEqual(value(families, "process_jobs_last_run_stop_reason", ["reason": "drained"]), 1)
+    }
+
+    func testSuccessSetsLastSuccessToThisRun() {
+        let families = RunMetrics.families(run: run(), queue: nil, previousLastSuccess: 1_600_000_000)
+        XCTAssertEqual(value(families, "process_jobs_last_run_timestamp_seconds"), 1_700_000_000.5)
+        XCTAssertEqual(value(families, "process_jobs_last_success_timestamp_seconds"), 1_700_000_000.5)
+        XCTAssertEqual(value(families, "process_jobs_last_run_success"), 1)
+        XCTAssertEqual(value(families, "process_jobs_last_run_exit_code"), 0)
+    }
+
+    func testFailureCarriesThePreviousLastSuccess() {
+        let families = RunMetrics.families(run: run(exitCode: 75), queue: nil, previousLastSuccess: 1_600_000_000)
+        XCTAssertEqual(value(families, "process_jobs_last_success_timestamp_seconds"), 1_600_000_000)
+        XCTAssertEqual(value(families, "process_jobs_last_run_success"), 0)
+        XCTAssertEqual(value(families, "process_jobs_last_run_exit_code"), 75)
+        let none = RunMetrics.families(run: run(exitCode: 77), queue: nil, previousLastSuccess: nil)
+        XCTAssertEqual(value(none, "process_jobs_last_success_timestamp_seconds"), 0, "no success known")
+    }
+
+    func testQueueGaugesLeftOutWhenTheQueueWasNotRead() {
+        let families = RunMetrics.families(run: run(), queue: nil, previousLastSuccess: nil)
+        XCTAssertFalse(families.contains { $0.name.hasPrefix("process_jobs_queue_") })
+    }
+
+    func testQueueGauges() {
+        let queue = [
+            OperatorStore.QueueRow(type: "generate-image", status: "pending", jobs: 5, due: 3, oldestDueSeconds: 42, nextRetryAt: 1),
+            OperatorStore.QueueRow(type: "generate-image", status: "processing", jobs: 2, expiredLeases: 1),
+            OperatorStore.QueueRow(type: "generate-image", status: "failed", jobs: 7),
+            OperatorStore.QueueRow(type: "send-newsletter", status: "pending", jobs: 1, due: 1, oldestDueSeconds: 9),
+        ]
+        let families = RunMetrics.families(run: run(), queue: queue, previousLastSuccess: nil)
+        XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "generate-image", "status": "pending"]), 5)
+        XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "generate-image", "status": "completed"]), 0)
+        XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "generate-aplus", "status": "pending"]), 0)
+        XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "send-newsletter", "status": "pending"]), 1,
+                       "unrouted types are counted too")
+        XCTAssertEqual(value(families, "process_jobs_queue_due_jobs", ["type": "generate-image"]), 3)
+        XCTAssertEqual(value(families, "process_jobs_queue_oldest_due_age_seconds", ["type": "generate-image"]), 42)
+        XCTAssertEqual(value(families, "process_jobs_queue_oldest_due_age_seconds", ["type": "generate-aplus"]), 0)
+        XCTAssertEqual(value(families, "process_jobs_queue_expired_leases", ["type": "generate-image"]), 1)
+    }
+
+    func testNamesFollowConventions() {
+        let families = RunMetrics.families(run: run(), queue: [], previousLastSuccess: nil)
+        var names = Set<String>()
+        for family in families {
+            XCTAssertTrue(family.name.hasPrefix("process_jobs_"), family.name)
+            XCTAssertTrue(PrometheusText.isValidMetricName(family.name), family.name)
+            XCTAssertFalse(family.name.hasSuffix("_total"), "per-run numbers are gauges: \(family.name)")
+            XCTAssertEqual(family.kind, .gauge)
+            XCTAssertFalse(family.help.isEmpty)
+            XCTAssertTrue(names.insert(family.name).inserted, "one family per name")
+            if family.name.contains("duration") || family.name.contains("age") || family.name.contains("timestamp") {
+                XCTAssertTrue(family.name.hasSuffix("_seconds"), family.name)
+            }
+        }
+    }
+}
