@@ -11,12 +11,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // C libraries, reached through pkg-config; the shims hold only what Swift cannot call.
+        // C libraries; the shims hold only what Swift cannot call.
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        // libcurl is opened with dlopen on the first request (Sources/CCurl/shim.h), so a run
+        // with nothing due never loads it: only its headers are needed here, not pkg-config's -lcurl.
         .systemLibrary(
-            name: "CCurl", pkgConfig: "libcurl",
+            name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
 
         // Thin layers over them.

@@ -6,8 +6,8 @@ import ProcessJobsCore
 
 /// The engine's Transport on libcurl's multi interface: many POSTs in flight on one thread,
 /// connections kept alive and reused (HTTP/2 multiplexed where the app offers it), TLS always
-/// verified, proxies from the environment as libcurl reads them. libcurl is initialised on the
-/// first request, so a run with nothing due never pays for it.
+/// verified, proxies from the environment as libcurl reads them. libcurl is loaded and
+/// initialised on the first request, so a run with nothing due never pays for it.
 public final class CurlTransport: Transport {
     public struct Options: Sendable {
         public var requestTimeout: Double
@@ -35,6 +35,8 @@ public final class CurlTransport: Transport {
     private var multi: OpaquePointer?
     private var transfers: [Int: Transfer] = [:]
     private var idleHandles: [OpaquePointer] = []
+    /// Requests that could not start because libcurl could not be loaded; reported by `wait`.
+    private var unstarted: [Completion] = []
 
     public init(options: Options, wakeDescriptor: Int32?) {
         self.options = options
@@ -43,22 +45,32 @@ public final class CurlTransport: Transport {
 
     deinit {
         _ = abortAll()
-        idleHandles.forEach { curl_easy_cleanup(UnsafeMutableRawPointer($0)) }
-        if let multi { curl_multi_cleanup(UnsafeMutableRawPointer(multi)) }
+        idleHandles.forEach { pj_easy_cleanup(UnsafeMutableRawPointer($0)) }
+        if let multi { pj_multi_cleanup(UnsafeMutableRawPointer(multi)) }
     }
 
-    private func multiHandle() -> UnsafeMutableRawPointer {
-        if let multi { return UnsafeMutableRawPointer(multi) }
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        let handle = curl_multi_init()!
+    /// The multi handle, loading libcurl first; the reason when it cannot be loaded.
+    private func multiHandle() -> Result<UnsafeMutableRawPointer, TransportFailure> {
+        if let multi { return .success(UnsafeMutableRawPointer(multi)) }
+        if let error = pj_curl_load() {
+            return .failure(.notSent("libcurl could not be loaded (\(String(cString: error))): install libcurl4"))
+        }
+        pj_global_init(Int(CURL_GLOBAL_DEFAULT))
+        let handle = pj_multi_init()!
         _ = pj_multi_setopt_long(handle, CURLMOPT_MAX_HOST_CONNECTIONS, options.maxConnections)
         _ = pj_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, options.maxConnections)
         multi = OpaquePointer(handle)
-        return handle
+        return .success(handle)
     }
 
     public func start(_ request: Request, tag: Int) {
-        let multi = multiHandle()
+        let multi: UnsafeMutableRawPointer
+        switch multiHandle() {
+        case .success(let handle): multi = handle
+        case .failure(let failure):
+            unstarted.append(Completion(tag: tag, exchange: .failure(failure), seconds: 0))
+            return
+        }
         let easy = idleHandles.popLast().map { UnsafeMutableRawPointer($0) } ?? newHandle()
         let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap)
         transfers[tag] = transfer
@@ -66,7 +78,7 @@ public final class CurlTransport: Transport {
 
         // An empty Expect: stops libcurl waiting for "100 Continue" before large bodies.
         for header in request.headers + ["Expect:"] {
-            transfer.headerList = curl_slist_append(transfer.headerList, header)
+            transfer.headerList = pj_slist_append(transfer.headerList, header)
         }
         _ = pj_easy_setopt_str(easy, CURLOPT_URL, request.url)
         _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.utf8.count))
@@ -76,13 +88,13 @@ public final class CurlTransport: Transport {
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_PRIVATE, context)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
-        curl_multi_add_handle(multi, easy)
+        pj_multi_add_handle(multi, easy)
     }
 
     /// A handle with the options every request shares; a pooled handle keeps them, so only
     /// the per-request ones are set again.
     private func newHandle() -> UnsafeMutableRawPointer {
-        let easy = curl_easy_init()!
+        let easy = pj_easy_init()!
         _ = pj_easy_setopt_long(easy, CURLOPT_POST, 1)
         _ = pj_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, bodyCallback)
         _ = pj_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
@@ -101,6 +113,10 @@ public final class CurlTransport: Transport {
     }
 
     public func wait(timeout: Double, watching descriptor: Int32?) -> [Completion] {
+        if !unstarted.isEmpty {
+            defer { unstarted = [] }
+            return unstarted
+        }
         let descriptors = [wakeDescriptor, descriptor].compactMap { $0 }
         guard !transfers.isEmpty, let multi else {
             sleepUntilReadable(descriptors, timeout: timeout)
@@ -108,12 +124,12 @@ public final class CurlTransport: Transport {
         }
         let handle = UnsafeMutableRawPointer(multi)
         var running: Int32 = 0
-        curl_multi_perform(handle, &running)
+        pj_multi_perform(handle, &running)
         var finished = collect()
         if !finished.isEmpty { return finished }
         var extra = descriptors.map { curl_waitfd(fd: $0, events: Int16(CURL_WAIT_POLLIN), revents: 0) }
-        curl_multi_poll(handle, &extra, UInt32(extra.count), Int32(milliseconds(timeout)), nil)
-        curl_multi_perform(handle, &running)
+        pj_multi_poll(handle, &extra, UInt32(extra.count), Int32(milliseconds(timeout)), nil)
+        pj_multi_perform(handle, &running)
         finished = collect()
         return finished
     }
@@ -122,9 +138,9 @@ public final class CurlTransport: Transport {
         let tags = Array(transfers.keys)
         for tag in tags {
             guard let transfer = transfers.removeValue(forKey: tag) else { continue }
-            if let multi { curl_multi_remove_handle(UnsafeMutableRawPointer(multi), transfer.easy) }
+            if let multi { pj_multi_remove_handle(UnsafeMutableRawPointer(multi), transfer.easy) }
             // A cut transfer's connection state is unknown: do not put its handle back in the pool.
-            curl_easy_cleanup(transfer.easy)
+            pj_easy_cleanup(transfer.easy)
             transfer.release()
         }
         return tags
@@ -135,22 +151,22 @@ public final class CurlTransport: Transport {
         guard let multi else { return [] }
         var completions: [Completion] = []
         var remaining: Int32 = 0
-        while let message = curl_multi_info_read(UnsafeMutableRawPointer(multi), &remaining) {
+        while let message = pj_multi_info_read(UnsafeMutableRawPointer(multi), &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             var context: UnsafeMutableRawPointer?
-            _ = curl_easy_getinfo_private(easy, &context)
+            _ = privatePointer(easy, &context)
             guard let context else { continue }
             let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
             completions.append(Completion(tag: transfer.tag, exchange: exchange(transfer, code: code),
                                           seconds: Double(info(easy, CURLINFO_TOTAL_TIME_T)) / 1e6))
-            curl_multi_remove_handle(UnsafeMutableRawPointer(multi), easy)
+            pj_multi_remove_handle(UnsafeMutableRawPointer(multi), easy)
             transfers[transfer.tag] = nil
             // The buffers are freed next: the pooled handle must not point at them.
             _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, nil)
             _ = pj_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, nil)
             transfer.release()
-            if idleHandles.count < options.maxConnections { idleHandles.append(OpaquePointer(easy)) } else { curl_easy_cleanup(easy) }
+            if idleHandles.count < options.maxConnections { idleHandles.append(OpaquePointer(easy)) } else { pj_easy_cleanup(easy) }
         }
         return completions
     }
@@ -163,7 +179,7 @@ public final class CurlTransport: Transport {
             return .response(Response(status: status, body: transfer.body, truncated: transfer.truncated,
                                       headers: transfer.headers))
         }
-        let detail = transfer.errorText.isEmpty ? String(cString: curl_easy_strerror(code)) : transfer.errorText
+        let detail = transfer.errorText.isEmpty ? String(cString: pj_easy_strerror(code)) : transfer.errorText
         var requestBytes = 0
         _ = pj_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestBytes)
         if requestBytes == 0 {
@@ -201,7 +217,7 @@ private func formatSeconds(_ seconds: Double) -> String {
 }
 
 /// CURLINFO_PRIVATE hands back the pointer stored with CURLOPT_PRIVATE.
-private func curl_easy_getinfo_private(_ easy: UnsafeMutableRawPointer, _ out: inout UnsafeMutableRawPointer?) -> CURLcode {
+private func privatePointer(_ easy: UnsafeMutableRawPointer, _ out: inout UnsafeMutableRawPointer?) -> CURLcode {
     var raw: UnsafeMutableRawPointer?
     let code = withUnsafeMutablePointer(to: &raw) { pj_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, $0) }
     out = raw
@@ -230,7 +246,7 @@ final class Transfer {
 
     /// Frees the C buffers; called once the handle no longer refers to them.
     func release() {
-        curl_slist_free_all(headerList)
+        pj_slist_free_all(headerList)
         headerList = nil
         errorBuffer.deallocate()
     }

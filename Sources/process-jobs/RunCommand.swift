@@ -185,7 +185,8 @@ struct RunCommand: ParsableCommand {
     static func holderName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count - 1)
-        return "\(String(cString: buffer)):\(getpid())"
+        let name = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return "\(String(decoding: name, as: UTF8.self)):\(getpid())"
     }
 
     static func logSummary(_ report: RunReport, log: Logger) {

@@ -46,7 +46,7 @@ public struct ResponseHeaders: Sendable, Equatable {
     }
 }
 
-public enum TransportFailure: Sendable, Equatable {
+public enum TransportFailure: Error, Sendable, Equatable {
     /// Nothing of the request reached the app.
     case notSent(String)
     /// The request went out and no complete answer came within the timeout.
