@@ -211,6 +211,7 @@ final class OutcomeTests: IntegrationTestCase {
         try db.insertJobs("generate-aplus", count: 30, payload: #"{"projectId":"p"}"#)
         let report = try runEngine(app: app) { $0.once = true; $0.batchSize = 10 }
         XCTAssertEqual(report.summary.completed, 10)
+        XCTAssertEqual(report.stopReason, .onceDone)
         XCTAssertEqual(try db.count(where: "status = 'pending'"), 20)
     }
 

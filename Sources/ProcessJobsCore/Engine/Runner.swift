@@ -74,7 +74,8 @@ public final class Runner {
             }
             throw error
         }
-        return RunReport(summary: summary, stopReason: stopReason ?? .drained,
+        let finished: StopReason = settings.once && claimsMade > 0 ? .onceDone : .drained
+        return RunReport(summary: summary, stopReason: stopReason ?? finished,
                          seconds: clock.now() - started, roundTrips: store.connection.roundTrips - tripsBefore)
     }
 
