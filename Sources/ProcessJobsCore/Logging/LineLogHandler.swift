@@ -105,13 +105,9 @@ public struct LineLogHandler: LogHandler {
         return needsQuotes ? JSONText.quote(text) : text
     }
 
-    /// UTC, second precision, ISO 8601.
+    /// UTC, second precision, RFC 3339.
     static func timestamp() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        TimeText.rfc3339(WallClock.now())
     }
 }
 
