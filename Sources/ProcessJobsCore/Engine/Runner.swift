@@ -10,6 +10,8 @@ public final class Runner {
     private let settings: RunSettings
     /// Job type to full URL, for the types this run claims.
     private let targets: [String: String]
+    /// The claimed types in a fixed order, for quotas (computed once: the loop asks every turn).
+    private let types: [String]
     private let token: Token
     private let stop: StopSignal?
     private let log: Logger
@@ -46,6 +48,7 @@ public final class Runner {
         self.transport = transport
         self.settings = settings
         self.targets = targets
+        self.types = targets.keys.sorted()
         self.token = token
         self.stop = stop
         self.log = log
@@ -61,7 +64,7 @@ public final class Runner {
         let tripsBefore = store.connection.roundTrips
         do {
             // Most timer runs find nothing: a cheap probe ends them before the tick is planned.
-            if try store.hasWork(types: Array(targets.keys), lease: settings.lease) {
+            if try store.hasWork(types: types, lease: settings.lease) {
                 try loop(started: started)
             }
         } catch {
@@ -140,7 +143,7 @@ public final class Runner {
     private func claimQuotas() -> [(type: String, quota: Int)] {
         let now = clock.now()
         let limit = claimLimit
-        return targets.keys.sorted().compactMap { type in
+        return types.compactMap { type in
             if let until = pausedUntil[type], until > now { return nil }
             let quota = settings.routeConcurrency[type].map { max(0, 2 * $0 - inFlightByType[type, default: 0]) } ?? limit
             return min(quota, limit) > 0 ? (type: type, quota: min(quota, limit)) : nil
