@@ -1,6 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// How the executable is linked on Linux, for a smaller resident set in every run (each step is
+// measured in docs/performance.md, "Memory"): libstdc++ statically (link/libstdc++.so), the
+// functions a run executes packed together (link/hot-sections.order, written by
+// `scripts/bench --write-link-order`; scripts/build-release gives every function its own
+// section), the binary's own symbols not exported, and no PIE, so no relocation pass over the
+// Swift runtime's tables at start (the shared libraries, heap and stack stay randomized).
+let linkFolder = Context.packageDirectory + "/Sources/process-jobs/link"
+let linuxLinkFlags = [
+    "-L", linkFolder,
+    "-Xlinker", "--section-ordering-file=" + linkFolder + "/hot-sections.order",
+    "-Xlinker", "--no-export-dynamic",
+    "-Xclang-linker", "-no-pie",
+]
+
 let package = Package(
     name: "process-jobs",
     products: [
@@ -39,7 +53,9 @@ let package = Package(
                 "ProcessJobsCore", "CurlTransport", "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            exclude: ["link"],
+            linkerSettings: [.unsafeFlags(linuxLinkFlags, .when(platforms: [.linux]))]),
 
         .testTarget(name: "ProcessJobsCoreTests", dependencies: ["ProcessJobsCore"]),
         .testTarget(

@@ -269,7 +269,7 @@ final class DeployTests: IntegrationTestCase {
     /// carries the Swift runtime: a host needs libpq and libcurl, nothing from a toolchain.
     func testReleaseBinaryNeedsOnlyLibpqLibcurlAndSystemLibraries() throws {
         guard let binary = ProcessInfo.processInfo.environment["PROCESS_JOBS_RELEASE_BIN"], !binary.isEmpty else {
-            throw XCTSkip("set PROCESS_JOBS_RELEASE_BIN to a release build (swift build -c release --static-swift-stdlib --scratch-path .build-release)")
+            throw XCTSkip("set PROCESS_JOBS_RELEASE_BIN to a release build: PROCESS_JOBS_RELEASE_BIN=$(scripts/build-release)")
         }
         let size = try FileManager.default.attributesOfItem(atPath: binary)[.size] as? Int ?? 0
         print("release binary: \(binary), \(size) bytes (\(String(format: "%.1f", Double(size) / 1_048_576)) MiB)")
@@ -284,14 +284,55 @@ final class DeployTests: IntegrationTestCase {
         XCTAssertFalse(ldd.stdout.contains("libcurl.so"), ldd.stdout)
         let named = try shell("/usr/bin/env", ["grep", "-c", "libcurl.so.4", binary])
         XCTAssertEqual(named.status, 0, "the binary must name libcurl.so.4 for dlopen")
-        // What it asks for directly: libpq and the C/C++ runtime every distribution has.
+        // What it asks for directly: libpq and the C runtime every distribution has (libstdc++ is
+        // linked in: Sources/process-jobs/link/libstdc++.so).
         let readelf = try shell("/usr/bin/env", ["readelf", "-d", binary])
         if readelf.status == 0 {
             let needed = Set(matches(#"\(NEEDED\)\s+Shared library: \[([^\]]+)\]"#, in: readelf.stdout))
-            let allowed = #"^(libpq\.so\.5|libcurl\.so\.4|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux[-a-z0-9_.]*\.so\.[0-9])$"#
+            let allowed = #"^(libpq\.so\.5|libcurl\.so\.4|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|ld-linux[-a-z0-9_.]*\.so\.[0-9])$"#
             XCTAssertEqual(needed.filter { firstMatch(allowed, in: $0, group: 0) == nil }, [], "unexpected libraries: \(needed)")
         }
         XCTAssertEqual(try shell(binary, ["--version"]).status, 0)
+    }
+
+    /// The functions a run executes sit together in the release binary (the linker follows
+    /// Sources/process-jobs/link/hot-sections.order), so a run maps few pages of code. Fails when
+    /// the list goes stale (most of its functions renamed: `scripts/bench --write-link-order`) or
+    /// when the linker stops following it.
+    func testReleaseBinaryPacksTheHotFunctionsTogether() throws {
+        guard let binary = ProcessInfo.processInfo.environment["PROCESS_JOBS_RELEASE_BIN"], !binary.isEmpty else {
+            throw XCTSkip("set PROCESS_JOBS_RELEASE_BIN to a release build: PROCESS_JOBS_RELEASE_BIN=$(scripts/build-release)")
+        }
+        let list = try String(contentsOf: Paths.repository.appendingPathComponent("Sources/process-jobs/link/hot-sections.order"),
+                              encoding: .utf8)
+        let listed = Set(list.split(separator: "\n").compactMap { line -> String? in
+            line.hasPrefix(".text.") ? String(line.dropFirst(".text.".count)) : nil
+        })
+        let nm = try shell("/usr/bin/env", ["nm", "--defined-only", "-S", binary])
+        XCTAssertEqual(nm.status, 0, nm.stderr)
+        var spans: [(start: Int, size: Int)] = []
+        for line in nm.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 4, listed.contains(String(fields[3])),
+                  let start = Int(fields[0], radix: 16), let size = Int(fields[1], radix: 16) else { continue }
+            spans.append((start, size))
+        }
+        let found = Set(spans.map(\.start)).count
+        XCTAssertGreaterThan(Double(found), 0.8 * Double(listed.count),
+                             "only \(found) of \(listed.count) listed functions exist: scripts/bench --write-link-order")
+        // A local name can also exist in code the linker cannot move: judge the tightest range
+        // that holds nine in ten of the listed functions.
+        let sorted = spans.sorted { $0.start < $1.start }
+        let count = max(1, sorted.count * 9 / 10)
+        var best = (span: Int.max, bytes: 0)
+        for first in 0...(sorted.count - count) {
+            let window = sorted[first..<(first + count)]
+            let span = window.map { $0.start + $0.size }.max()! - window.first!.start
+            if span < best.span { best = (span, window.reduce(0) { $0 + $1.size }) }
+        }
+        print("hot functions: \(found) of \(listed.count) listed; nine in ten: \(best.bytes) bytes within \(best.span)")
+        XCTAssertLessThan(best.span, best.bytes * 3 / 2,
+                          "the listed functions are spread out: is the linker gold, following --section-ordering-file?")
     }
 
     // MARK: cron
