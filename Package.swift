@@ -1,20 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// How the executable is linked on Linux, for a smaller resident set in every run (each step is
-// measured in docs/performance.md, "Memory"): libstdc++ statically (link/libstdc++.so), the
-// functions a run executes packed together (link/hot-sections.order, written by
-// `scripts/bench --write-link-order`; scripts/build-release gives every function its own
-// section), the binary's own symbols not exported, and no PIE, so no relocation pass over the
-// Swift runtime's tables at start (the shared libraries, heap and stack stay randomized).
-let linkFolder = Context.packageDirectory + "/Sources/process-jobs/link"
-let linuxLinkFlags = [
-    "-L", linkFolder,
-    "-Xlinker", "--section-ordering-file=" + linkFolder + "/hot-sections.order",
-    "-Xlinker", "--no-export-dynamic",
-    "-Xclang-linker", "-no-pie",
-]
-
 let package = Package(
     name: "process-jobs",
     products: [
@@ -54,8 +40,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["link"],
-            linkerSettings: [.unsafeFlags(linuxLinkFlags, .when(platforms: [.linux]))]),
+            // How scripts/build-release links the release binary (docs/performance.md, "Memory").
+            exclude: ["link"]),
 
         .testTarget(name: "ProcessJobsCoreTests", dependencies: ["ProcessJobsCore"]),
         .testTarget(
