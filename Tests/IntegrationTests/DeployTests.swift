@@ -268,9 +268,7 @@ final class DeployTests: IntegrationTestCase {
     /// The release binary (PROCESS_JOBS_RELEASE_BIN, e.g. .build-release/release/process-jobs)
     /// carries the Swift runtime: a host needs libpq and libcurl, nothing from a toolchain.
     func testReleaseBinaryNeedsOnlyLibpqLibcurlAndSystemLibraries() throws {
-        guard let binary = ProcessInfo.processInfo.environment["PROCESS_JOBS_RELEASE_BIN"], !binary.isEmpty else {
-            throw XCTSkip("set PROCESS_JOBS_RELEASE_BIN to a release build: PROCESS_JOBS_RELEASE_BIN=$(scripts/build-release)")
-        }
+        let binary = try releaseBinary()
         let size = try FileManager.default.attributesOfItem(atPath: binary)[.size] as? Int ?? 0
         print("release binary: \(binary), \(size) bytes (\(String(format: "%.1f", Double(size) / 1_048_576)) MiB)")
         let ldd = try shell("/usr/bin/env", ["ldd", binary])
@@ -300,9 +298,7 @@ final class DeployTests: IntegrationTestCase {
     /// the list goes stale (most of its functions renamed: `scripts/bench --write-link-order`) or
     /// when the linker stops following it.
     func testReleaseBinaryPacksTheHotFunctionsTogether() throws {
-        guard let binary = ProcessInfo.processInfo.environment["PROCESS_JOBS_RELEASE_BIN"], !binary.isEmpty else {
-            throw XCTSkip("set PROCESS_JOBS_RELEASE_BIN to a release build: PROCESS_JOBS_RELEASE_BIN=$(scripts/build-release)")
-        }
+        let binary = try releaseBinary()
         let list = try String(contentsOf: Paths.repository.appendingPathComponent("Sources/process-jobs/link/hot-sections.order"),
                               encoding: .utf8)
         let listed = Set(list.split(separator: "\n").compactMap { line -> String? in
@@ -333,6 +329,14 @@ final class DeployTests: IntegrationTestCase {
         print("hot functions: \(found) of \(listed.count) listed; nine in ten: \(best.bytes) bytes within \(best.span)")
         XCTAssertLessThan(best.span, best.bytes * 3 / 2,
                           "the listed functions are spread out: is the linker gold, following --section-ordering-file?")
+    }
+
+    /// The release binary under test: PROCESS_JOBS_RELEASE_BIN, set by CI.
+    private func releaseBinary() throws -> String {
+        guard let binary = ProcessInfo.processInfo.environment["PROCESS_JOBS_RELEASE_BIN"], !binary.isEmpty else {
+            throw XCTSkip("set PROCESS_JOBS_RELEASE_BIN to a release build: PROCESS_JOBS_RELEASE_BIN=$(scripts/build-release)")
+        }
+        return binary
     }
 
     // MARK: cron

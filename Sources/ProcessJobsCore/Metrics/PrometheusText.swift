@@ -66,24 +66,20 @@ public enum PrometheusText {
 
     /// Label values: backslash, double quote and line feed are escaped; everything else is UTF-8 as is.
     public static func escapeLabelValue(_ value: String) -> String {
-        var out = ""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        escape(value, quotes: true)
     }
 
     /// HELP text: backslash and line feed are escaped (quotes are not, in HELP).
     public static func escapeHelp(_ text: String) -> String {
+        escape(text, quotes: false)
+    }
+
+    private static func escape(_ text: String, quotes: Bool) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"
+            case "\"" where quotes: out += "\\\""
             case "\n": out += "\\n"
             default: out.unicodeScalars.append(scalar)
             }
