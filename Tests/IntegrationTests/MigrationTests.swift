@@ -74,12 +74,76 @@ final class MigrationTests: IntegrationTestCase {
         XCTAssertEqual(try db.query("SELECT count(*) FROM get_next_job()").values[0][0], "1")
     }
 
-    func testConcurrentMigrationsBothSucceed() throws {
-        let first = try startBinary(["migrate", "--database-url", databaseURL])
-        let second = try startBinary(["migrate", "--database-url", databaseURL])
-        XCTAssertEqual(first.result(timeout: 60).status, 0)
-        XCTAssertEqual(second.result(timeout: 60).status, 0)
+    func testConcurrentMigrationsReportTruthfully() throws {
+        let migrations = try (0..<3).map { _ in try startBinary(["migrate", "--database-url", databaseURL]) }
+        let results = migrations.map { $0.result(timeout: 60) }
+        for result in results { XCTAssertEqual(result.status, 0, result.stderr) }
         XCTAssertEqual(try Migration.missing(on: db), [])
+        XCTAssertEqual(results.filter { $0.stderr.contains("schema migrated") }.count, 1, results.map(\.stderr).joined())
+        XCTAssertEqual(results.filter { $0.stderr.contains("already up to date") }.count, 2, results.map(\.stderr).joined())
+    }
+
+    func testExistingRowsAreDueSinceTheirCreation() throws {
+        try db.query("INSERT INTO job_queue (job_type, payload, created_at) VALUES ('generate-image', '{}', now() - interval '1 hour')")
+        try db.query("INSERT INTO job_queue (job_type, payload, created_at) VALUES ('generate-image', '{}', NULL)")
+        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        XCTAssertEqual(try db.count(where: "created_at IS NOT NULL AND run_at <> created_at"), 0, "run_at = created_at")
+        XCTAssertEqual(try db.count(where: "created_at IS NULL AND run_at > now()"), 0)
+        let status = try runBinary(["status", "--json"], environment: ["DATABASE_URL": databaseURL])
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], status.stderr)
+        let totals = try XCTUnwrap(document["totals"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(totals["oldest_due_seconds"] as? Double), 3600, accuracy: 60)
+    }
+
+    func testNothingToDoTakesNoLock() throws {
+        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        // A long read holds ACCESS SHARE; ALTER TABLE would queue behind it and the app's inserts behind that.
+        let reader = try Connection(conninfo: databaseURL)
+        try reader.query("BEGIN")
+        try reader.query("SELECT count(*) FROM job_queue")
+        let started = Date()
+        let again = try runBinary(["migrate", "--database-url", databaseURL], timeout: 10)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3, "migrate waited for a lock it did not need")
+        try reader.query("ROLLBACK")
+    }
+
+    func testALockWaitIsBoundedAndNamesWhatHoldsIt() throws {
+        let reader = try Connection(conninfo: databaseURL)
+        let pid = try XCTUnwrap(reader.query("SELECT pg_backend_pid()").values[0][0])
+        try reader.query("BEGIN")
+        try reader.query("SELECT count(*) AS held_by_the_report FROM job_queue")
+        let result = try runBinary(["migrate", "--database-url", databaseURL], timeout: 30)
+        XCTAssertEqual(result.status, 75, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("pid \(pid)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("held_by_the_report"), "the holder's query: \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("nothing was changed"), result.stderr)
+        try reader.query("ROLLBACK")
+        XCTAssertNotEqual(try Migration.missing(on: db), [], "nothing changed")
+        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0, "once the read is done")
+    }
+
+    /// A database migrated by an earlier release still has the Edge Function's original bodies:
+    /// migrate replaces them; the rollback SQL of docs/supabase.md puts them back.
+    func testReplacesAndRestoresTheOriginalFunctionBodies() throws {
+        let rollback = try String(contentsOf: Paths.repository.appendingPathComponent("deploy/supabase/restore-original-functions.sql"), encoding: .utf8)
+        let guide = try String(contentsOf: Paths.repository.appendingPathComponent("docs/supabase.md"), encoding: .utf8)
+        XCTAssertTrue(guide.contains(rollback.trimmingCharacters(in: .whitespacesAndNewlines)), "docs/supabase.md shows the rollback SQL verbatim")
+
+        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        try db.execute(script: rollback)
+        let later = try db.insertJob("generate-image")
+        try db.query("UPDATE job_queue SET run_at = now() + interval '1 hour' WHERE id = $1", [later])
+        XCTAssertEqual(try db.query("SELECT id FROM get_next_job()").values.map { $0[0] }, [later], "the original ignores run_at")
+        XCTAssertEqual(try Migration.outdated(on: db).sorted(), Migration.functions.sorted())
+
+        let result = try runBinary(["migrate", "--database-url", databaseURL])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("schema migrated") && result.stderr.contains("get_next_job()"), result.stderr)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM get_next_job()").values[0][0], "0")
+        XCTAssertEqual(try Migration.outdated(on: db), [])
     }
 
     func testShippedFileEqualsPrintedMigration() throws {

@@ -73,7 +73,7 @@ final class StatusCommandTests: IntegrationTestCase {
         XCTAssertNotNil((document["generated_at"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression))
         let types = try XCTUnwrap(document["types"] as? [[String: Any]])
         XCTAssertEqual(types.compactMap { $0["type"] as? String }, ["generate-aplus", "generate-complete-pack", "generate-image", "send-newsletter"])
-        let keys: Set<String> = ["type", "routed", "pending", "processing", "completed", "failed", "due", "oldest_due_seconds",
+        let keys: Set<String> = ["type", "routed", "pending", "processing", "completed", "failed", "other", "due", "oldest_due_seconds",
                                  "next_retry_at", "next_retry_in_seconds", "expired_leases"]
         for type in types { XCTAssertEqual(Set(type.keys), keys) }
         let image = types[2]
@@ -103,6 +103,39 @@ final class StatusCommandTests: IntegrationTestCase {
         XCTAssertEqual(errors.first?["jobs"] as? Int, 3)
         XCTAssertEqual(errors.first?["types"] as? [String], ["generate-image"])
         XCTAssertEqual(document["error_window_seconds"] as? Int, 86_400)
+    }
+
+    /// Rows no writer of process-jobs makes, but a table may hold: infinite run_at, statuses outside
+    /// the four, control characters in a job type.
+    func testHostileRowsAreShownSafely() throws {
+        try db.query("ALTER TABLE job_queue DROP CONSTRAINT job_queue_status_check")
+        try db.query("INSERT INTO job_queue (job_type, payload, run_at) VALUES ('generate-image', '{}', '-infinity'), ('generate-image', '{}', 'infinity')")
+        try db.query("INSERT INTO job_queue (job_type, payload, status) VALUES ('generate-image', '{}', NULL), ('generate-image', '{}', 'cancelled'), ('generate-aplus', '{}', 'PENDING')")
+        try db.query("INSERT INTO job_queue (job_type, payload) VALUES (E'evil\\nFAKE-TYPE  9  9\\r\\u001b[2J', '{}')")
+        try db.query("INSERT INTO job_queue (job_type, payload, status, completed_at, error_message) VALUES ('generate-image', '{}', 'failed', 'infinity', 'x')")
+
+        let result = try runBinary(["status"], environment: environment(app: nil))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertFalse(lines.contains { $0.hasPrefix("FAKE-TYPE") }, "a job type forged a line: \(result.stdout)")
+        XCTAssertFalse(result.stdout.contains("\u{1b}") || result.stdout.contains("\r"), result.stdout)
+        XCTAssertTrue(result.stdout.contains(#"evil\nFAKE-TYPE  9  9\r\u{1b}[2J"#), result.stdout)
+        XCTAssertTrue(lines[0].hasSuffix("OTHER"), lines[0])
+        let total = try XCTUnwrap(lines.first { $0.hasPrefix("total ") }).split(separator: " ")
+        XCTAssertEqual(total.last, "3", "NULL, cancelled and PENDING are counted as other: \(lines)")
+        XCTAssertEqual(total[1], "3", "two pending of generate-image, one of the forged type")
+
+        let json = try runBinary(["status", "--json"], environment: environment(app: nil))
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let totals = try XCTUnwrap(document["totals"] as? [String: Any])
+        XCTAssertEqual(totals["other"] as? Int, 3)
+        XCTAssertEqual(totals["due"] as? Int, 2)
+
+        let dryRun = try runBinary(["run", "--dry-run"], environment: environment(app: nil))
+        XCTAssertEqual(dryRun.status, 0, dryRun.stderr)
+        XCTAssertTrue(dryRun.stdout.contains("would claim 1 due job"), dryRun.stdout)
+        XCTAssertFalse(dryRun.stdout.split(separator: "\n").contains { $0.hasPrefix("FAKE-TYPE") }, dryRun.stdout)
     }
 
     func testAtMostFiveErrorsMostFrequentFirst() throws {

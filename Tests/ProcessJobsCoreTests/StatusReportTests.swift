@@ -80,4 +80,28 @@ final class StatusReportTests: XCTestCase {
         XCTAssertEqual(StatusReport.oneLine("a\nb\tc", limit: 10), "a b c")
         XCTAssertEqual(StatusReport.oneLine("abcdefghijk", limit: 5), "abcd…")
     }
+
+    func testOtherStatusesAreCountedAndShownOnlyWhenPresent() throws {
+        let report = StatusReport(
+            rows: [
+                .init(type: "generate-image", status: "pending", jobs: 1, due: 1, oldestDueSeconds: .infinity, nextRetryAt: .infinity),
+                .init(type: "generate-image", status: "null", jobs: 2),
+                .init(type: "generate-image", status: "cancelled", jobs: 1),
+                .init(type: "generate-aplus", status: "PENDING", jobs: 4),
+            ],
+            now: now, routedTypes: ["generate-image", "generate-aplus"], expiredLeases: [], topErrors: [])
+        XCTAssertEqual(report.totals.other, 7)
+        XCTAssertEqual(report.table(), """
+            TYPE            PENDING  DUE  OLDEST DUE  NEXT RETRY  PROCESSING  EXPIRED  COMPLETED  FAILED  OTHER
+            generate-aplus        0    0           -           -           0        0          0       0      4
+            generate-image        1    1     forever       never           0        0          0       0      3
+            total                 1    1     forever       never           0        0          0       0      7
+
+            """)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        let totals = try XCTUnwrap(document["totals"] as? [String: Any])
+        XCTAssertEqual(totals["other"] as? Int, 7)
+        XCTAssertEqual(totals["next_retry_at"] as? String, "infinity")
+        XCTAssertFalse(self.report().table().contains("OTHER"), "no column when every row has one of the four")
+    }
 }

@@ -13,4 +13,14 @@ final class TextTableTests: XCTestCase {
 
             """)
     }
+
+    func testControlCharactersInACellAreEscapedSoTheyCannotForgeLines() {
+        var table = TextTable(headers: ["TYPE", "N"], alignments: [.left, .right])
+        table.append(["evil\nFAKE  9\r\u{1b}[2J\t\u{7f}\u{85}\u{2028}é", "1"])
+        XCTAssertEqual(table.rendered(), """
+            TYPE                                                    N
+            evil\\nFAKE  9\\r\\u{1b}[2J\\t\\u{7f}\\u{85}\\u{2028}é  1
+
+            """)
+    }
 }

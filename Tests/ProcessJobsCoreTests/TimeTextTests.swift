@@ -32,4 +32,18 @@ final class TimeTextTests: XCTestCase {
         XCTAssertEqual(TimeText.daysInMonth(year: 2025, month: 4), 30)
         XCTAssertEqual(TimeText.daysInMonth(year: 2025, month: 12), 31)
     }
+
+    func testInfiniteAndHugeTimesNeverTrap() {
+        XCTAssertEqual(TimeText.rfc3339(.infinity), "infinity")
+        XCTAssertEqual(TimeText.rfc3339(-.infinity), "-infinity")
+        XCTAssertEqual(TimeText.rfc3339(.nan), "-")
+        XCTAssertEqual(TimeText.relative(.infinity), "never")
+        XCTAssertEqual(TimeText.relative(-.infinity), "forever ago")
+        XCTAssertEqual(TimeText.age(.infinity), "forever")
+        XCTAssertEqual(TimeText.age(9.2e12), "106481481d")
+        XCTAssertEqual(TimeText.age(-3), "0ms")
+        XCTAssertEqual(TimeText.age(95.4), "95s")
+        XCTAssertEqual(TimeText.relative(-9.2e18), "forever ago")
+        XCTAssertEqual(TimeText.rfc3339(9.3e18), "infinity")
+    }
 }
