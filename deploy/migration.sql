@@ -1,13 +1,14 @@
--- process-jobs schema migration 1: upgrades the original job_queue table in place.
--- Additive and idempotent: it only adds what is missing, so it is safe to run again, on a live
--- table, while the old Edge Function still runs. Rows in every state are kept as they are.
+-- process-jobs schema migration 2: upgrades the original job_queue table in place.
+-- Additive and idempotent: it adds only what is missing (no table lock when nothing is),
+-- keeps rows in every state as they are, and redefines the Edge Function's four functions so
+-- that the old Edge Function can keep running beside process-jobs until it is switched off.
 -- Paste it whole into the Supabase SQL editor, or run `process-jobs migrate`.
 BEGIN;
 
 -- One migrator at a time; a second one waits here, then finds nothing left to do.
 SELECT pg_advisory_xact_lock(hashtext('process-jobs migrate'));
--- ALTER TABLE needs a brief exclusive lock: give up rather than queue the app behind a long query.
-SET LOCAL lock_timeout = '15s';
+-- Adding a column needs a brief exclusive lock: give up rather than queue the app behind a long query.
+SET LOCAL lock_timeout = '5s';
 
 -- The original table, for a new install; an existing one is left as it is.
 CREATE TABLE IF NOT EXISTS job_queue (
@@ -24,51 +25,89 @@ CREATE TABLE IF NOT EXISTS job_queue (
     user_id text
 );
 
--- Earliest time a pending job may run (backoff). now() is stable, so existing rows get the
--- migration's time without a table rewrite.
-ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now();
--- The lease of a processing job: until when, and who holds it (host:pid).
-ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS locked_until timestamptz;
-ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS locked_by text;
--- The endpoint's JSON answer on success.
-ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS result jsonb;
-ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS updated_at timestamptz;
-
--- Serves the claim: pending jobs of one type, oldest first. Partial, so completed and failed
--- rows (the bulk of an old table) cost it nothing.
-CREATE INDEX IF NOT EXISTS job_queue_claim_idx ON job_queue (job_type, created_at) WHERE status = 'pending';
--- Serves lease rescue: the few processing rows.
-CREATE INDEX IF NOT EXISTS job_queue_lease_idx ON job_queue (locked_until) WHERE status = 'processing';
-
--- The Edge Function's four functions, for a new install; existing ones are left untouched.
+-- Columns and indexes, each only when missing: ALTER TABLE and CREATE INDEX lock the table
+-- even when IF NOT EXISTS then finds nothing to do.
 DO $migration$
 BEGIN
-    IF to_regprocedure('get_next_job()') IS NULL THEN
-        CREATE FUNCTION get_next_job() RETURNS SETOF job_queue LANGUAGE sql AS $fn$
-            SELECT * FROM job_queue WHERE status = 'pending'
-            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
-        $fn$;
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'run_at' AND NOT attisdropped) THEN
+        -- Earliest time a pending job may run (backoff). now() is stable, so the column is
+        -- added without a table rewrite; then jobs still waiting are due since they were
+        -- created, so their age reads true. Finished rows keep the migration's time:
+        -- rewriting them all would hold the lock for the whole table.
+        ALTER TABLE job_queue ADD COLUMN run_at timestamptz NOT NULL DEFAULT now();
+        UPDATE job_queue SET run_at = created_at
+        WHERE created_at < run_at AND (status IS NULL OR status NOT IN ('completed', 'failed'));
     END IF;
-    IF to_regprocedure('mark_job_processing(uuid)') IS NULL THEN
-        CREATE FUNCTION mark_job_processing(job_id uuid) RETURNS void LANGUAGE sql AS $fn$
-            UPDATE job_queue SET status = 'processing', processed_at = now() WHERE id = job_id
-        $fn$;
+    -- The lease of a processing job: until when, and who holds it (host:pid).
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'locked_until' AND NOT attisdropped) THEN
+        ALTER TABLE job_queue ADD COLUMN locked_until timestamptz;
     END IF;
-    IF to_regprocedure('mark_job_completed(uuid)') IS NULL THEN
-        CREATE FUNCTION mark_job_completed(job_id uuid) RETURNS void LANGUAGE sql AS $fn$
-            UPDATE job_queue SET status = 'completed', completed_at = now() WHERE id = job_id
-        $fn$;
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'locked_by' AND NOT attisdropped) THEN
+        ALTER TABLE job_queue ADD COLUMN locked_by text;
     END IF;
-    IF to_regprocedure('mark_job_failed(uuid,text)') IS NULL THEN
-        CREATE FUNCTION mark_job_failed(job_id uuid, error_msg text) RETURNS void LANGUAGE sql AS $fn$
-            UPDATE job_queue SET
-                retry_count = coalesce(retry_count, 0) + 1,
-                error_message = error_msg,
-                status = CASE WHEN coalesce(retry_count, 0) < coalesce(max_retries, 3) THEN 'pending' ELSE 'failed' END
-            WHERE id = job_id
-        $fn$;
+    -- The endpoint's JSON answer on success.
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'result' AND NOT attisdropped) THEN
+        ALTER TABLE job_queue ADD COLUMN result jsonb;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'updated_at' AND NOT attisdropped) THEN
+        ALTER TABLE job_queue ADD COLUMN updated_at timestamptz;
+    END IF;
+    -- Serves the claim: pending jobs of one type, oldest first. Partial, so completed and
+    -- failed rows (the bulk of an old table) cost it nothing.
+    IF to_regclass('job_queue_claim_idx') IS NULL THEN
+        CREATE INDEX job_queue_claim_idx ON job_queue (job_type, created_at) WHERE status = 'pending';
+    END IF;
+    -- Serves lease rescue: the few processing rows.
+    IF to_regclass('job_queue_lease_idx') IS NULL THEN
+        CREATE INDEX job_queue_lease_idx ON job_queue (locked_until) WHERE status = 'processing';
     END IF;
 END
 $migration$;
+
+-- The Edge Function's four functions, same signatures, made safe to run beside process-jobs
+-- during the cut-over (docs/supabase.md has the SQL that restores the original bodies).
+CREATE OR REPLACE FUNCTION get_next_job() RETURNS SETOF job_queue LANGUAGE sql AS $fn$
+    -- Due jobs only (run_at), never one under a live lease; taken and leased in one
+    -- statement, so neither another tick nor process-jobs can take it before
+    -- mark_job_processing().
+    UPDATE job_queue j SET
+        status = 'processing', processed_at = now(), updated_at = now(),
+        locked_until = now() + make_interval(secs => 300), locked_by = 'edge-function:process-jobs'
+    FROM (
+        SELECT id FROM job_queue
+        WHERE status = 'pending' AND run_at <= now() AND (locked_until IS NULL OR locked_until <= now())
+        ORDER BY created_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ) due
+    WHERE j.id = due.id
+    RETURNING j.*
+$fn$;
+
+CREATE OR REPLACE FUNCTION mark_job_processing(job_id uuid) RETURNS void LANGUAGE sql AS $fn$
+    -- A lease as long as a process-jobs run's default, so a run rescues the job only if
+    -- the Edge Function died with it.
+    UPDATE job_queue SET
+        status = 'processing', processed_at = now(), updated_at = now(),
+        locked_until = now() + make_interval(secs => 300), locked_by = 'edge-function:process-jobs'
+    WHERE id = job_id AND (status = 'processing' AND locked_until > now() AND locked_by IS DISTINCT FROM 'edge-function:process-jobs') IS NOT TRUE
+$fn$;
+
+CREATE OR REPLACE FUNCTION mark_job_completed(job_id uuid) RETURNS void LANGUAGE sql AS $fn$
+    UPDATE job_queue SET
+        status = 'completed', completed_at = now(), updated_at = now(), locked_until = NULL, locked_by = NULL
+    WHERE id = job_id AND (status = 'processing' AND locked_until > now() AND locked_by IS DISTINCT FROM 'edge-function:process-jobs') IS NOT TRUE
+$fn$;
+
+CREATE OR REPLACE FUNCTION mark_job_failed(job_id uuid, error_msg text) RETURNS void LANGUAGE sql AS $fn$
+    -- retry_count counts the retries granted, as process-jobs counts them.
+    UPDATE job_queue SET
+        retry_count = coalesce(retry_count, 0)
+            + CASE WHEN coalesce(retry_count, 0) < coalesce(max_retries, 3) THEN 1 ELSE 0 END,
+        error_message = error_msg,
+        status = CASE WHEN coalesce(retry_count, 0) < coalesce(max_retries, 3) THEN 'pending' ELSE 'failed' END,
+        updated_at = now(), locked_until = NULL, locked_by = NULL
+    WHERE id = job_id AND (status = 'processing' AND locked_until > now() AND locked_by IS DISTINCT FROM 'edge-function:process-jobs') IS NOT TRUE
+$fn$;
 
 COMMIT;

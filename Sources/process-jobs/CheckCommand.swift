@@ -31,8 +31,9 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    /// The Edge Function's pg_cron job.
+    /// The Edge Function's pg_cron job, and what its command calls.
     static let cronJobName = "process-job-queue"
+    static let edgeFunctionPath = "functions/v1/process-jobs"
 
     func run() throws {
         let log = common.makeLogger()
@@ -71,9 +72,11 @@ struct CheckCommand: ParsableCommand {
             let problem = Operator.describe(error)
             report.add(.fail(exitCode: problem.code), "database", problem.message)
         }
+        var schemaPresent = false
         if let store {
             do {
                 let missing = try Migration.missing(on: store.connection)
+                schemaPresent = !missing.contains("id")
                 if missing.isEmpty {
                     report.add(.pass, "schema", "job_queue is migrated (run_at, lease columns and claim index present)")
                 } else if missing.contains("id") {
@@ -108,27 +111,36 @@ struct CheckCommand: ParsableCommand {
 
         // The Edge Function's pg_cron schedule would compete with process-jobs for the same jobs.
         if let store {
-            do {
-                if let jobs = try store.cronJobs(named: Self.cronJobName) {
-                    let active = jobs.filter(\.active)
-                    if let job = active.first {
-                        report.add(.warn, "pg_cron", "job \(Self.cronJobName) (jobid \(job.id), schedule '\(job.schedule)') is still active and competes with process-jobs: once process-jobs runs, remove it with select cron.unschedule('\(Self.cronJobName)')")
-                    } else if !jobs.isEmpty {
-                        report.add(.pass, "pg_cron", "job \(Self.cronJobName) exists but is inactive")
-                    } else {
-                        report.add(.pass, "pg_cron", "no job named \(Self.cronJobName)")
-                    }
-                } else {
-                    report.add(.warn, "pg_cron", "no cron schema in this database, so the old \(Self.cronJobName) schedule could not be checked; if pg_cron runs in another database, check there")
-                }
-            } catch {
-                report.add(.warn, "pg_cron", "cannot read cron.job (\(error.message)): check the old \(Self.cronJobName) schedule by hand")
-            }
+            addCronCheck(to: &report, store: store)
         } else {
             report.add(.skip, "pg_cron", "skipped: needs the database")
         }
 
+        AccessChecks.add(to: &report, store: store, schemaPresent: schemaPresent)
+
         LineSink.standardOutput.write(report.rendered())
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// Finds the old schedule by its name or by the Edge Function's URL in its command.
+    private func addCronCheck(to report: inout CheckReport, store: OperatorStore) {
+        do {
+            guard let jobs = try store.cronJobs(named: Self.cronJobName, commandContaining: Self.edgeFunctionPath) else {
+                report.add(.warn, "pg_cron", "no cron schema in this database, so the old \(Self.cronJobName) schedule could not be checked; if pg_cron runs in another database, check there")
+                return
+            }
+            if let job = jobs.first(where: \.active) {
+                let label = job.name.isEmpty ? "without a name" : job.name
+                let calls = job.callsEdgeFunction ? ", its command calls \(Self.edgeFunctionPath)" : ""
+                let unschedule = job.name.isEmpty ? "select cron.unschedule(\(job.id))" : "select cron.unschedule('\(job.name)')"
+                report.add(.warn, "pg_cron", "job \(label) (jobid \(job.id), schedule '\(job.schedule)'\(calls)) is still active and competes with process-jobs: once process-jobs runs, remove it with \(unschedule)")
+            } else if let job = jobs.first {
+                report.add(.pass, "pg_cron", "job \(job.name.isEmpty ? job.id : job.name) exists but is inactive")
+            } else {
+                report.add(.pass, "pg_cron", "no job named \(Self.cronJobName) or calling \(Self.edgeFunctionPath)")
+            }
+        } catch {
+            report.add(.warn, "pg_cron", "cannot read cron.job (\(error.message)): check the old \(Self.cronJobName) schedule by hand")
+        }
     }
 }

@@ -18,18 +18,24 @@ struct MigrateCommand: ParsableCommand {
         }
         let log = common.makeLogger()
         let connection = try common.connect()
+        let added: [String]
         do {
-            let added = try Migration.apply(on: connection)
-            if added.isEmpty {
-                log.info("schema already up to date", metadata: ["database": .string(connection.endpoint)])
-            } else {
-                log.info("schema migrated", metadata: ["database": .string(connection.endpoint),
-                                                       "added": .string(added.joined(separator: ","))])
-            }
-        } catch where error.sqlState == "42501" {
-            throw ExitStatus.fail(ExitStatus.configuration, "migrate must run as the owner of job_queue (\(error.message)): connect as the table owner, e.g. postgres on Supabase (docs/supabase.md)")
+            added = try Migration.apply(on: connection)
         } catch {
-            throw ExitStatus.from(error)
+            switch error {
+            case .lockTimeout(let holders):
+                throw ExitStatus.fail(ExitStatus.databaseUnavailable, LockWaitMessage.text(holders, waited: Migration.lockTimeout))
+            case .database(let error) where error.sqlState == "42501":
+                throw ExitStatus.fail(ExitStatus.configuration, "migrate must run as the owner of job_queue (\(error.message)): connect as the table owner, e.g. postgres on Supabase (docs/supabase.md)")
+            case .database(let error):
+                throw ExitStatus.from(error)
+            }
+        }
+        if added.isEmpty {
+            log.info("schema already up to date", metadata: ["database": .string(connection.endpoint)])
+        } else {
+            log.info("schema migrated", metadata: ["database": .string(connection.endpoint),
+                                                   "added": .string(added.joined(separator: ","))])
         }
     }
 }

@@ -28,18 +28,18 @@ struct RetryCommand: ParsableCommand {
         if !ids.isEmpty && failed { throw Operator.usage("give job ids or --failed, not both") }
         let malformed = ids.filter { !JobID.isValid($0) }
         if !malformed.isEmpty {
-            throw Operator.usage("not a job id (UUID): \(malformed.map { "'\($0)'" }.joined(separator: ", ")); nothing was changed")
+            throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
         }
         let store = OperatorStore(connection: try common.connect())
         if failed {
             let moved: [(type: String, jobs: Int)]
             do { moved = try store.retryFailed(type: jobType) } catch { throw ExitStatus.from(error) }
             let total = moved.reduce(0) { $0 + $1.jobs }
-            let scope = jobType.map { " of type \($0)" } ?? ""
+            let scope = jobType.map { " of type \(TerminalText.escaped($0))" } ?? ""
             if total == 0 {
                 LineSink.standardOutput.write("no failed job\(scope) to retry\n")
             } else {
-                let detail = moved.map { "\($0.type) \($0.jobs)" }.joined(separator: ", ")
+                let detail = moved.map { "\(TerminalText.escaped($0.type)) \($0.jobs)" }.joined(separator: ", ")
                 LineSink.standardOutput.write("moved \(total) failed job\(total == 1 ? "" : "s")\(scope) back to pending (\(detail))\n")
             }
             return
@@ -56,7 +56,7 @@ struct RetryCommand: ParsableCommand {
             case nil: reason = "no such job"
             case "processing"?: reason = "is processing (a run holds its lease): not retried; if it is stuck, the next run rescues it when the lease expires"
             case "completed"?: reason = "is completed: not retried; enqueue a new job to run it again"
-            case let status?: reason = "was \(status) but changed meanwhile: not retried; check `process-jobs status`"
+            case let status?: reason = "was \(TerminalText.escaped(status)) but changed meanwhile: not retried; check `process-jobs status`"
             }
             Operator.stderrLine("\(result.id) \(reason)", priority: 3)
         }

@@ -41,6 +41,8 @@ struct StatusCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        // Row level security that hides rows from this role would make the queue look empty.
+        if let warning = AccessChecks.rowSecurityWarning(store) { Operator.stderrLine(warning, priority: 4) }
         LineSink.standardOutput.write(json ? report.json() : report.table())
     }
 }

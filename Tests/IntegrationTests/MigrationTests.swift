@@ -75,7 +75,14 @@ final class MigrationTests: IntegrationTestCase {
     }
 
     func testConcurrentMigrationsReportTruthfully() throws {
+        // Hold the migrators' lock until all three wait for it, so they truly run at once.
+        let holder = try Connection(conninfo: databaseURL)
+        try holder.query("SELECT pg_advisory_lock(hashtext('process-jobs migrate'))")
         let migrations = try (0..<3).map { _ in try startBinary(["migrate", "--database-url", databaseURL]) }
+        try awaitCondition("three migrations waiting for the advisory lock") {
+            try db.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'").values[0][0] == "3"
+        }
+        try holder.query("SELECT pg_advisory_unlock(hashtext('process-jobs migrate'))")
         let results = migrations.map { $0.result(timeout: 60) }
         for result in results { XCTAssertEqual(result.status, 0, result.stderr) }
         XCTAssertEqual(try Migration.missing(on: db), [])

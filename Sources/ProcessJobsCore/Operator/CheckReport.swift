@@ -52,8 +52,8 @@ public struct CheckReport: Sendable {
             case .warn: mark = "!"
             case .skip: mark = "-"
             }
-            let detail = line.detail.split(whereSeparator: \.isNewline).joined(separator: " ")
-            out += "\(mark) \(line.name): \(detail)\n"
+            let detail = TerminalText.escaped(line.detail.split(whereSeparator: \.isNewline).joined(separator: " "))
+            out += "\(mark) \(TerminalText.escaped(line.name)): \(detail)\n"
         }
         let failures = self.failures, warnings = self.warnings
         if failures == 0 {

@@ -32,7 +32,7 @@ public struct DryRunListing: Sendable {
                 let target = job.payloadType == "object"
                     ? "POST " + (targets[job.type] ?? "-")
                     : "(fails at once: payload is a JSON \(job.payloadType), not an object)"
-                table.append([job.id, job.type, "\(job.attempt)/\(job.maxRetries + 1)", DurationText.format(max(0, job.dueSeconds)) + " ago", target])
+                table.append([job.id, job.type, "\(job.attempt)/\(job.maxRetries + 1)", TimeText.age(job.dueSeconds) + " ago", target])
             }
             out += table.rendered()
             let would = onceLimit != nil ? "would claim \(jobs.count) job\(jobs.count == 1 ? "" : "s") (--once: one claim)"
@@ -45,7 +45,7 @@ public struct DryRunListing: Sendable {
             out += "would first rescue \(expiredLeases) expired lease\(expiredLeases == 1 ? "" : "s") (a failed attempt each; see `process-jobs status`)\n"
         }
         for (type, pending) in unrouted {
-            out += "\(pending) pending job\(pending == 1 ? "" : "s") of type \(type) would not be claimed: no route\n"
+            out += "\(pending) pending job\(pending == 1 ? "" : "s") of type \(TerminalText.escaped(type)) would not be claimed: no route\n"
         }
         out += "dry run: nothing was claimed, sent or changed\n"
         return out

@@ -8,6 +8,8 @@ public struct StatusReport: Sendable {
         /// False when no route sends this type anywhere: its pending jobs are never claimed.
         public var routed: Bool
         public var pending = 0, processing = 0, completed = 0, failed = 0
+        /// Rows whose status is none of the four (NULL, 'cancelled', 'PENDING'...): never claimed.
+        public var other = 0
         public var due = 0
         public var oldestDueSeconds: Double?
         public var nextRetryAt: Double?
@@ -41,7 +43,7 @@ public struct StatusReport: Sendable {
             case "processing": line.processing += row.jobs
             case "completed": line.completed += row.jobs
             case "failed": line.failed += row.jobs
-            default: break
+            default: line.other += row.jobs
             }
             line.due += row.due
             if let oldest = row.oldestDueSeconds { line.oldestDueSeconds = max(line.oldestDueSeconds ?? oldest, oldest) }
@@ -66,6 +68,7 @@ public struct StatusReport: Sendable {
             total.processing += line.processing
             total.completed += line.completed
             total.failed += line.failed
+            total.other += line.other
             total.due += line.due
             total.expiredLeases += line.expiredLeases
             if let oldest = line.oldestDueSeconds { total.oldestDueSeconds = max(total.oldestDueSeconds ?? oldest, oldest) }
@@ -79,7 +82,7 @@ public struct StatusReport: Sendable {
         func counts(_ line: TypeLine) -> [(String, JSONOut)] {
             [
                 ("pending", .int(line.pending)), ("processing", .int(line.processing)),
-                ("completed", .int(line.completed)), ("failed", .int(line.failed)),
+                ("completed", .int(line.completed)), ("failed", .int(line.failed)), ("other", .int(line.other)),
                 ("due", .int(line.due)), ("oldest_due_seconds", line.oldestDueSeconds.json),
                 ("next_retry_at", line.nextRetryAt.map { .string(TimeText.rfc3339($0)) } ?? .null),
                 ("next_retry_in_seconds", line.nextRetryAt.map { .number(max(0, $0 - now)) } ?? .null),
@@ -116,14 +119,18 @@ public struct StatusReport: Sendable {
     /// The readable form: the table, then only the sections that have something to say.
     public func table() -> String {
         guard !types.isEmpty else { return "job_queue is empty\n" }
+        // The OTHER column only when some row has a status outside the four.
+        let showOther = totals.other > 0
         var table = TextTable(
-            headers: ["TYPE", "PENDING", "DUE", "OLDEST DUE", "NEXT RETRY", "PROCESSING", "EXPIRED", "COMPLETED", "FAILED"],
-            alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right])
+            headers: ["TYPE", "PENDING", "DUE", "OLDEST DUE", "NEXT RETRY", "PROCESSING", "EXPIRED", "COMPLETED", "FAILED"]
+                + (showOther ? ["OTHER"] : []),
+            alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right] + (showOther ? [.right] : []))
         func row(_ line: TypeLine, name: String) -> [String] {
             [name, String(line.pending), String(line.due),
-             line.oldestDueSeconds.map { StatusReport.age($0) } ?? "-",
+             line.oldestDueSeconds.map { TimeText.age($0) } ?? "-",
              line.nextRetryAt.map { TimeText.relative(max(0, $0 - now)) } ?? "-",
              String(line.processing), String(line.expiredLeases), String(line.completed), String(line.failed)]
+                + (showOther ? [String(line.other)] : [])
         }
         for line in types {
             table.append(row(line, name: line.routed ? line.type : line.type + " (no route)"))
@@ -148,7 +155,7 @@ public struct StatusReport: Sendable {
         let unrouted = self.unrouted
         if !unrouted.isEmpty {
             out += "\nPending jobs of types with no route (never claimed): add --route TYPE=/api/... to the run, or delete them\n"
-            for line in unrouted { out += "  \(line.type): \(line.pending)\n" }
+            for line in unrouted { out += "  \(TerminalText.escaped(line.type)): \(line.pending)\n" }
         }
 
         if !topErrors.isEmpty {
@@ -165,12 +172,6 @@ public struct StatusReport: Sendable {
 
     private func indented(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "  " + $0 + "\n" }.joined()
-    }
-
-    /// An age for the table: whole seconds from 10s up ("90s", not "90.3s").
-    static func age(_ seconds: Double) -> String {
-        let seconds = max(0, seconds)
-        return DurationText.format(seconds >= 10 ? seconds.rounded() : seconds)
     }
 
     /// A message on one line, cut to `limit` characters with an ellipsis.

@@ -17,8 +17,10 @@ public struct TextTable: Sendable {
         rows.append(row)
     }
 
-    /// Each line ends in a newline; columns are two spaces apart; no trailing spaces.
+    /// Each line ends in a newline; columns are two spaces apart; no trailing spaces. Control
+    /// characters in a cell are escaped (TerminalText), so a cell is never more than one line.
     public func rendered() -> String {
+        let rows = self.rows.map { $0.map(TerminalText.escaped) }
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }

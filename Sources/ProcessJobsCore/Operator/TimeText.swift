@@ -1,7 +1,13 @@
 /// Times as operators read and write them: RFC 3339 in UTC, and "5m ago" / "in 4m".
 public enum TimeText {
-    /// "2025-01-31T09:00:00Z" for Unix seconds (whole seconds, UTC).
+    /// Beyond PostgreSQL's last timestamp (year 294276): shown as infinity, never computed with.
+    static let limit = 1e13
+
+    /// "2025-01-31T09:00:00Z" for Unix seconds (whole seconds, UTC); "infinity" and "-infinity"
+    /// (PostgreSQL's spelling) for a row's infinite times.
     public static func rfc3339(_ unix: Double) -> String {
+        guard !unix.isNaN else { return "-" }
+        guard abs(unix) < limit else { return unix > 0 ? "infinity" : "-infinity" }
         let seconds = Int64(unix.rounded(.down))
         let days = floorDivide(seconds, 86_400)
         let inDay = Int(seconds - days * 86_400)
@@ -12,9 +18,20 @@ public enum TimeText {
     /// "42s ago", "3h ago", "in 4m", "now": a time relative to now, for tables; whole seconds
     /// from 10s up.
     public static func relative(_ seconds: Double) -> String {
+        guard !seconds.isNaN else { return "-" }
+        guard abs(seconds) < limit else { return seconds > 0 ? "never" : "forever ago" }
         if abs(seconds) < 0.5 { return "now" }
         let magnitude = abs(seconds) >= 10 ? abs(seconds).rounded() : abs(seconds)
         return seconds < 0 ? "\(DurationText.format(magnitude)) ago" : "in \(DurationText.format(magnitude))"
+    }
+
+    /// An age for tables: whole seconds from 10s up ("90s", not "90.3s"); "forever" for a time
+    /// of -infinity.
+    public static func age(_ seconds: Double) -> String {
+        guard !seconds.isNaN else { return "-" }
+        guard seconds < limit else { return "forever" }
+        let seconds = max(0, seconds)
+        return DurationText.format(seconds >= 10 ? seconds.rounded() : seconds)
     }
 
     /// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).

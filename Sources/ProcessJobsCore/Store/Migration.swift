@@ -1,23 +1,94 @@
 import PostgresClient
 
 /// The schema upgrade, printed by `migrate --print` and shipped as deploy/migration.sql.
+/// `migrate` first compares the catalog with what the migration makes (no lock), and runs it
+/// only when something differs; the script itself changes only what differs, so pasting it
+/// again takes no table lock either.
 public enum Migration {
     /// Columns and indexes the run needs; `check` and `migrate` compare against these.
     public static let addedColumns = ["run_at", "locked_until", "locked_by", "result", "updated_at"]
     public static let indexes = ["job_queue_claim_idx", "job_queue_lease_idx"]
 
-    public static let sql = """
-        -- process-jobs schema migration 1: upgrades the original job_queue table in place.
-        -- Additive and idempotent: it only adds what is missing, so it is safe to run again, on a live
-        -- table, while the old Edge Function still runs. Rows in every state are kept as they are.
-        -- Paste it whole into the Supabase SQL editor, or run `process-jobs migrate`.
-        BEGIN;
+    /// `locked_by` of a job the Edge Function holds through the redefined functions.
+    public static let edgeFunctionLockedBy = "edge-function:process-jobs"
+    /// Its lease, seconds: the run's default (2 × 120s request timeout + 60s).
+    public static let edgeFunctionLease = 300
 
-        -- One migrator at a time; a second one waits here, then finds nothing left to do.
-        SELECT pg_advisory_xact_lock(hashtext('process-jobs migrate'));
-        -- ALTER TABLE needs a brief exclusive lock: give up rather than queue the app behind a long query.
-        SET LOCAL lock_timeout = '15s';
+    /// How long the migration may wait for a table lock before it gives up (exit 75).
+    public static let lockTimeout = "5s"
 
+    /// A lease no Edge Function call may override: a processing row held by someone else (a
+    /// process-jobs run) until a time still to come.
+    private static let foreignLiveLease = """
+        (status = 'processing' AND locked_until > now() AND locked_by IS DISTINCT FROM '\(edgeFunctionLockedBy)') IS NOT TRUE
+        """
+
+    /// The Edge Function's four functions, same signatures, redefined for running beside
+    /// process-jobs: signature as to_regprocedure reads it, the CREATE line, and the body
+    /// (compared with pg_proc.prosrc to tell whether a database has them).
+    static let functionDefinitions: [(signature: String, create: String, body: String)] = [
+        ("get_next_job()", "get_next_job() RETURNS SETOF job_queue", """
+
+                -- Due jobs only (run_at), never one under a live lease; taken and leased in one
+                -- statement, so neither another tick nor process-jobs can take it before
+                -- mark_job_processing().
+                UPDATE job_queue j SET
+                    status = 'processing', processed_at = now(), updated_at = now(),
+                    locked_until = now() + make_interval(secs => \(edgeFunctionLease)), locked_by = '\(edgeFunctionLockedBy)'
+                FROM (
+                    SELECT id FROM job_queue
+                    WHERE status = 'pending' AND run_at <= now() AND (locked_until IS NULL OR locked_until <= now())
+                    ORDER BY created_at
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED
+                ) due
+                WHERE j.id = due.id
+                RETURNING j.*
+
+            """),
+        ("mark_job_processing(uuid)", "mark_job_processing(job_id uuid) RETURNS void", """
+
+                -- A lease as long as a process-jobs run's default, so a run rescues the job only if
+                -- the Edge Function died with it.
+                UPDATE job_queue SET
+                    status = 'processing', processed_at = now(), updated_at = now(),
+                    locked_until = now() + make_interval(secs => \(edgeFunctionLease)), locked_by = '\(edgeFunctionLockedBy)'
+                WHERE id = job_id AND \(foreignLiveLease)
+
+            """),
+        ("mark_job_completed(uuid)", "mark_job_completed(job_id uuid) RETURNS void", """
+
+                UPDATE job_queue SET
+                    status = 'completed', completed_at = now(), updated_at = now(), locked_until = NULL, locked_by = NULL
+                WHERE id = job_id AND \(foreignLiveLease)
+
+            """),
+        ("mark_job_failed(uuid,text)", "mark_job_failed(job_id uuid, error_msg text) RETURNS void", """
+
+                -- retry_count counts the retries granted, as process-jobs counts them.
+                UPDATE job_queue SET
+                    retry_count = coalesce(retry_count, 0)
+                        + CASE WHEN coalesce(retry_count, 0) < coalesce(max_retries, 3) THEN 1 ELSE 0 END,
+                    error_message = error_msg,
+                    status = CASE WHEN coalesce(retry_count, 0) < coalesce(max_retries, 3) THEN 'pending' ELSE 'failed' END,
+                    updated_at = now(), locked_until = NULL, locked_by = NULL
+                WHERE id = job_id AND \(foreignLiveLease)
+
+            """),
+    ]
+
+    /// The four functions' signatures.
+    public static var functions: [String] { functionDefinitions.map(\.signature) }
+
+    /// Taken first, in the migration's transaction: one migrator at a time, and a bounded wait
+    /// for the table lock. Both end with the transaction (no session state).
+    static let lockStatements = [
+        "SELECT pg_advisory_xact_lock(hashtext('process-jobs migrate'))",
+        "SET LOCAL lock_timeout = '\(lockTimeout)'",
+    ]
+
+    /// Everything that changes the schema; each part only when the catalog says it is missing.
+    static let changes = """
         -- The original table, for a new install; an existing one is left as it is.
         CREATE TABLE IF NOT EXISTS job_queue (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -33,76 +104,171 @@ public enum Migration {
             user_id text
         );
 
-        -- Earliest time a pending job may run (backoff). now() is stable, so existing rows get the
-        -- migration's time without a table rewrite.
-        ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS run_at timestamptz NOT NULL DEFAULT now();
-        -- The lease of a processing job: until when, and who holds it (host:pid).
-        ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS locked_until timestamptz;
-        ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS locked_by text;
-        -- The endpoint's JSON answer on success.
-        ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS result jsonb;
-        ALTER TABLE job_queue ADD COLUMN IF NOT EXISTS updated_at timestamptz;
-
-        -- Serves the claim: pending jobs of one type, oldest first. Partial, so completed and failed
-        -- rows (the bulk of an old table) cost it nothing.
-        CREATE INDEX IF NOT EXISTS job_queue_claim_idx ON job_queue (job_type, created_at) WHERE status = 'pending';
-        -- Serves lease rescue: the few processing rows.
-        CREATE INDEX IF NOT EXISTS job_queue_lease_idx ON job_queue (locked_until) WHERE status = 'processing';
-
-        -- The Edge Function's four functions, for a new install; existing ones are left untouched.
+        -- Columns and indexes, each only when missing: ALTER TABLE and CREATE INDEX lock the table
+        -- even when IF NOT EXISTS then finds nothing to do.
         DO $migration$
         BEGIN
-            IF to_regprocedure('get_next_job()') IS NULL THEN
-                CREATE FUNCTION get_next_job() RETURNS SETOF job_queue LANGUAGE sql AS $fn$
-                    SELECT * FROM job_queue WHERE status = 'pending'
-                    ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
-                $fn$;
+            IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'run_at' AND NOT attisdropped) THEN
+                -- Earliest time a pending job may run (backoff). now() is stable, so the column is
+                -- added without a table rewrite; then jobs still waiting are due since they were
+                -- created, so their age reads true. Finished rows keep the migration's time:
+                -- rewriting them all would hold the lock for the whole table.
+                ALTER TABLE job_queue ADD COLUMN run_at timestamptz NOT NULL DEFAULT now();
+                UPDATE job_queue SET run_at = created_at
+                WHERE created_at < run_at AND (status IS NULL OR status NOT IN ('completed', 'failed'));
             END IF;
-            IF to_regprocedure('mark_job_processing(uuid)') IS NULL THEN
-                CREATE FUNCTION mark_job_processing(job_id uuid) RETURNS void LANGUAGE sql AS $fn$
-                    UPDATE job_queue SET status = 'processing', processed_at = now() WHERE id = job_id
-                $fn$;
+            -- The lease of a processing job: until when, and who holds it (host:pid).
+            IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'locked_until' AND NOT attisdropped) THEN
+                ALTER TABLE job_queue ADD COLUMN locked_until timestamptz;
             END IF;
-            IF to_regprocedure('mark_job_completed(uuid)') IS NULL THEN
-                CREATE FUNCTION mark_job_completed(job_id uuid) RETURNS void LANGUAGE sql AS $fn$
-                    UPDATE job_queue SET status = 'completed', completed_at = now() WHERE id = job_id
-                $fn$;
+            IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'locked_by' AND NOT attisdropped) THEN
+                ALTER TABLE job_queue ADD COLUMN locked_by text;
             END IF;
-            IF to_regprocedure('mark_job_failed(uuid,text)') IS NULL THEN
-                CREATE FUNCTION mark_job_failed(job_id uuid, error_msg text) RETURNS void LANGUAGE sql AS $fn$
-                    UPDATE job_queue SET
-                        retry_count = coalesce(retry_count, 0) + 1,
-                        error_message = error_msg,
-                        status = CASE WHEN coalesce(retry_count, 0) < coalesce(max_retries, 3) THEN 'pending' ELSE 'failed' END
-                    WHERE id = job_id
-                $fn$;
+            -- The endpoint's JSON answer on success.
+            IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'result' AND NOT attisdropped) THEN
+                ALTER TABLE job_queue ADD COLUMN result jsonb;
+            END IF;
+            IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'updated_at' AND NOT attisdropped) THEN
+                ALTER TABLE job_queue ADD COLUMN updated_at timestamptz;
+            END IF;
+            -- Serves the claim: pending jobs of one type, oldest first. Partial, so completed and
+            -- failed rows (the bulk of an old table) cost it nothing.
+            IF to_regclass('job_queue_claim_idx') IS NULL THEN
+                CREATE INDEX job_queue_claim_idx ON job_queue (job_type, created_at) WHERE status = 'pending';
+            END IF;
+            -- Serves lease rescue: the few processing rows.
+            IF to_regclass('job_queue_lease_idx') IS NULL THEN
+                CREATE INDEX job_queue_lease_idx ON job_queue (locked_until) WHERE status = 'processing';
             END IF;
         END
         $migration$;
 
+        -- The Edge Function's four functions, same signatures, made safe to run beside process-jobs
+        -- during the cut-over (docs/supabase.md has the SQL that restores the original bodies).
+        \(functionDefinitions.map { "CREATE OR REPLACE FUNCTION \($0.create) LANGUAGE sql AS $fn$\($0.body)$fn$;\n" }.joined(separator: "\n"))
+        """
+
+    public static let sql = """
+        -- process-jobs schema migration 2: upgrades the original job_queue table in place.
+        -- Additive and idempotent: it adds only what is missing (no table lock when nothing is),
+        -- keeps rows in every state as they are, and redefines the Edge Function's four functions so
+        -- that the old Edge Function can keep running beside process-jobs until it is switched off.
+        -- Paste it whole into the Supabase SQL editor, or run `process-jobs migrate`.
+        BEGIN;
+
+        -- One migrator at a time; a second one waits here, then finds nothing left to do.
+        \(lockStatements[0]);
+        -- Adding a column needs a brief exclusive lock: give up rather than queue the app behind a long query.
+        \(lockStatements[1]);
+
+        \(changes)
         COMMIT;
 
         """
 
-    /// What the schema lacks, read from the catalog: empty when migrated.
+    /// Columns, indexes (and "id" for no table) the run needs that the schema lacks, read from
+    /// the catalog: empty when migrated.
     public static func missing(on connection: Connection) throws(PostgresError) -> [String] {
-        // Read-only catalog lookup: safe at any time.
-        let rows = try connection.query("""
-            SELECT c.name FROM unnest($1::text[]) AS c(name)
-            WHERE NOT EXISTS (
-                SELECT 1 FROM information_schema.columns
-                WHERE table_schema = current_schema() AND table_name = 'job_queue' AND column_name = c.name)
-            UNION ALL
-            SELECT i.name FROM unnest($2::text[]) AS i(name)
-            WHERE to_regclass(i.name) IS NULL
-            """, [PostgresArray.literal(["id"] + addedColumns), PostgresArray.literal(indexes)])
-        return rows.values.compactMap { $0[0] }
+        try connection.query(Queries.missingSchema, [PostgresArray.literal(["id"] + addedColumns), PostgresArray.literal(indexes)])
+            .values.compactMap { $0[0] }
     }
 
-    /// Runs the migration and says what it added.
-    public static func apply(on connection: Connection) throws(PostgresError) -> [String] {
-        let before = try missing(on: connection)
-        try connection.execute(script: sql)
-        return before.contains("id") ? ["job_queue table"] + indexes : before
+    /// The Edge Function's functions that are absent or not the migration's version.
+    public static func outdated(on connection: Connection) throws(PostgresError) -> [String] {
+        try connection.query(Queries.outdatedFunctions, [PostgresArray.literal(functionDefinitions.map(\.signature)),
+                                                         PostgresArray.literal(functionDefinitions.map(\.body))])
+            .values.compactMap { $0[0] }
+    }
+
+    /// What the migration would change, as `migrate` reports it: empty when up to date.
+    public static func plan(on connection: Connection) throws(PostgresError) -> [String] {
+        let missing = try missing(on: connection)
+        let tables = missing.contains("id") ? ["job_queue table"] + addedColumns + indexes : missing
+        return tables + (try outdated(on: connection))
+    }
+
+    /// Runs the migration when something is missing, and says what it changed (empty: nothing
+    /// was, the schema was up to date). Takes no lock when nothing is missing; under the
+    /// migrators' advisory lock it looks again, so of several concurrent migrations only the one
+    /// that changed something says so. A table lock it cannot get within `lockTimeout` ends it
+    /// with `.lockTimeout`, naming what held the lock, with nothing changed.
+    public static func apply(on connection: Connection) throws(MigrationError) -> [String] {
+        do {
+            guard !(try plan(on: connection)).isEmpty else { return [] }
+            try connection.query("BEGIN")
+        } catch {
+            throw .database(error)
+        }
+        var holders: [LockHolder]?
+        do {
+            for statement in lockStatements { try connection.query(statement) }
+            let changes = try plan(on: connection)
+            guard !changes.isEmpty else {
+                try connection.query("COMMIT")
+                return []
+            }
+            if changes.contains(where: { addedColumns.contains($0) || indexes.contains($0) }) && !changes.contains("job_queue table") {
+                holders = try lockTable(on: connection)
+            }
+            if holders == nil {
+                try connection.execute(script: Self.changes)
+                try connection.query("COMMIT")
+                return changes
+            }
+            try connection.query("ROLLBACK")
+        } catch {
+            _ = try? connection.query("ROLLBACK")
+            throw .database(error)
+        }
+        throw .lockTimeout(holders ?? [])
+    }
+
+    /// ACCESS EXCLUSIVE on job_queue within lockTimeout: nil once held; else who holds it.
+    private static func lockTable(on connection: Connection) throws(PostgresError) -> [LockHolder]? {
+        try connection.query("SAVEPOINT before_table_lock")
+        do {
+            try connection.query(Queries.lockTable)
+            return nil
+        } catch {
+            guard error.sqlState == "55P03" else { throw error }
+        }
+        try connection.query("ROLLBACK TO SAVEPOINT before_table_lock")
+        return try connection.query(Queries.lockHolders).values.map(LockHolder.init(row:))
+    }
+}
+
+/// Why `migrate` stopped.
+public enum MigrationError: Error {
+    case database(PostgresError)
+    /// The table lock was not granted within Migration.lockTimeout; these sessions held it.
+    case lockTimeout([LockHolder])
+}
+
+/// A session holding a lock on job_queue, as pg_stat_activity shows it.
+public struct LockHolder: Sendable, Equatable {
+    public var pid: String
+    public var user: String
+    public var application: String
+    public var state: String
+    /// How long its transaction (or else its query) has been going, seconds.
+    public var seconds: Double
+    public var query: String
+
+    init(row: [String?]) {
+        pid = row[0] ?? "?"
+        user = row[1] ?? ""
+        application = row[2] ?? ""
+        state = row[3] ?? ""
+        seconds = Double(row[4] ?? "") ?? 0
+        query = row[5] ?? ""
+    }
+
+    public init(pid: String, user: String, application: String, state: String, seconds: Double, query: String) {
+        self.pid = pid
+        self.user = user
+        self.application = application
+        self.state = state
+        self.seconds = seconds
+        self.query = query
     }
 }

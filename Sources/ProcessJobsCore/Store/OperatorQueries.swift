@@ -6,11 +6,14 @@ extension Queries {
     /// the next future run_at, and processing rows whose lease has expired. $1 lease seconds (for
     /// legacy processing rows without locked_until, as the run's rescue judges them).
     ///
+    /// Ages are differences of epochs, not of timestamps: a row's run_at may be -infinity (due
+    /// forever: Infinity seconds), where timestamp subtraction fails.
+    ///
     /// Concurrency: a plain read of one snapshot, no row locks: it never waits for a run nor holds one up.
     static let queueSummary = """
         SELECT job_type, status, count(*) AS jobs,
                count(*) FILTER (WHERE status = 'pending' AND run_at <= now()) AS due,
-               extract(epoch FROM now() - min(run_at) FILTER (WHERE status = 'pending' AND run_at <= now()))::float8
+               (extract(epoch FROM now()) - extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at <= now())))::float8
                    AS oldest_due_seconds,
                extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at > now()))::float8
                    AS next_retry_at,
@@ -31,8 +34,8 @@ extension Queries {
     /// Concurrency: a plain read, no locks; the next run's rescue (FOR UPDATE SKIP LOCKED) acts on them.
     static let expiredLeases = """
         SELECT id, job_type, locked_by, coalesce(retry_count, 0) AS retry_count,
-               extract(epoch FROM now() - coalesce(locked_until,
-                   coalesce(processed_at, created_at) + make_interval(secs => $1)))::float8 AS expired_seconds
+               (extract(epoch FROM now()) - extract(epoch FROM coalesce(locked_until,
+                   coalesce(processed_at, created_at) + make_interval(secs => $1))))::float8 AS expired_seconds
         FROM job_queue
         WHERE status = 'processing'
           AND (locked_until < now()
@@ -156,7 +159,7 @@ extension Queries {
     static let dueJobs = """
         SELECT c.id::text AS id, c.job_type, coalesce(c.retry_count, 0) AS retry_count,
                coalesce(c.max_retries, 3) AS max_retries,
-               extract(epoch FROM now() - c.run_at)::float8 AS due_seconds, jsonb_typeof(c.payload) AS payload_type
+               (extract(epoch FROM now()) - extract(epoch FROM c.run_at))::float8 AS due_seconds, jsonb_typeof(c.payload) AS payload_type
         FROM unnest($1::text[], $2::int[]) AS t(job_type, quota)
         CROSS JOIN LATERAL (
             SELECT q.id, q.job_type, q.retry_count, q.max_retries, q.run_at, q.payload, q.created_at
@@ -175,10 +178,50 @@ extension Queries {
     /// Whether a `cron` schema (pg_cron) exists in this database. Concurrency: a catalog read.
     static let cronSchemaExists = "SELECT to_regnamespace('cron') IS NOT NULL"
 
-    /// pg_cron jobs named $1 (the Edge Function's schedule was `process-job-queue`).
+    /// pg_cron jobs named $1 (the Edge Function's schedule was `process-job-queue`) or whose
+    /// command contains $2 (the Edge Function's URL path), whatever they were named. The command
+    /// itself is not returned: it may carry the service-role key.
     /// Concurrency: a plain read of pg_cron's table; only asked when the cron schema exists.
     static let cronJobs = """
-        SELECT jobid::text, schedule, active, coalesce(database, '') AS database
-        FROM cron.job WHERE jobname = $1 ORDER BY jobid
+        SELECT jobid::text, schedule, active, coalesce(database, '') AS database, coalesce(jobname, '') AS jobname,
+               strpos(command, $2) > 0 AS calls_edge_function
+        FROM cron.job WHERE jobname = $1 OR strpos(command, $2) > 0 ORDER BY active DESC, jobid
         """
+
+    /// Row level security on job_queue as it applies to the current role: whether it is on and
+    /// forced, whether the role owns the table or bypasses RLS, whether a permissive policy for
+    /// SELECT and for UPDATE applies to it (to it, PUBLIC — role 0 — or a role whose privileges
+    /// it has), and the planner's and the statistics' row counts. No row when there is no table.
+    ///
+    /// Concurrency: catalog reads only.
+    static let rowSecurity = """
+        SELECT current_user::text, c.relrowsecurity, c.relforcerowsecurity,
+               pg_has_role(current_user, c.relowner, 'USAGE'), r.rolsuper OR r.rolbypassrls,
+               EXISTS (SELECT 1 FROM pg_policy p, unnest(p.polroles) AS pr(role)
+                       WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('*', 'r')
+                         AND CASE WHEN pr.role = 0 THEN true ELSE pg_has_role(current_user, pr.role, 'USAGE') END),
+               EXISTS (SELECT 1 FROM pg_policy p, unnest(p.polroles) AS pr(role)
+                       WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('*', 'w')
+                         AND CASE WHEN pr.role = 0 THEN true ELSE pg_has_role(current_user, pr.role, 'USAGE') END),
+               c.reltuples::float8, coalesce(pg_stat_get_live_tuples(c.oid), 0)::float8
+        FROM pg_class c JOIN pg_roles r ON r.rolname = current_user
+        WHERE c.oid = to_regclass('job_queue')
+        """
+
+    /// Whether the current role sees any row of job_queue (row level security applied).
+    /// Concurrency: a plain read of at most one row, no locks.
+    static let seesAnyJob = "SELECT EXISTS (SELECT 1 FROM job_queue)"
+
+    /// The current role's privileges on job_queue, in the order SELECT, UPDATE, INSERT, DELETE.
+    /// Concurrency: a catalog read.
+    static let tablePrivileges = """
+        SELECT has_table_privilege('job_queue', 'SELECT'), has_table_privilege('job_queue', 'UPDATE'),
+               has_table_privilege('job_queue', 'INSERT'), has_table_privilege('job_queue', 'DELETE')
+        """
+
+    /// A write that changes nothing, sent inside a transaction that is rolled back: fails on a
+    /// read-only connection (a standby, default_transaction_read_only) or without UPDATE.
+    /// Concurrency: touches no row; its ROW EXCLUSIVE lock conflicts only with a migration's
+    /// ACCESS EXCLUSIVE, and ends with the rollback.
+    static let probeWrite = "UPDATE job_queue SET updated_at = updated_at WHERE false"
 }

@@ -115,14 +115,48 @@ public final class OperatorStore {
         public var schedule: String
         public var active: Bool
         public var database: String
+        /// "" for a job without a name.
+        public var name: String
+        /// Its command calls the Edge Function's URL.
+        public var callsEdgeFunction: Bool
     }
 
-    /// pg_cron jobs of that name, or nil when pg_cron is not installed in this database.
-    public func cronJobs(named name: String) throws(PostgresError) -> [CronJob]? {
+    /// pg_cron jobs of that name or whose command contains `commandPart`, active ones first, or
+    /// nil when pg_cron is not installed in this database.
+    public func cronJobs(named name: String, commandContaining commandPart: String) throws(PostgresError) -> [CronJob]? {
         guard try connection.query(Queries.cronSchemaExists).values.first?[0] == "t" else { return nil }
-        return try connection.query(Queries.cronJobs, [name]).values.map {
-            CronJob(id: $0[0] ?? "", schedule: $0[1] ?? "", active: $0[2] == "t", database: $0[3] ?? "")
+        return try connection.query(Queries.cronJobs, [name, commandPart]).values.map {
+            CronJob(id: $0[0] ?? "", schedule: $0[1] ?? "", active: $0[2] == "t", database: $0[3] ?? "",
+                    name: $0[4] ?? "", callsEdgeFunction: $0[5] == "t")
         }
+    }
+
+    /// Row level security on job_queue as it applies to this connection's role; nil without a table.
+    public func rowSecurity() throws(PostgresError) -> RowSecurity? {
+        guard let row = try connection.query(Queries.rowSecurity).values.first else { return nil }
+        let sees = try connection.query(Queries.seesAnyJob).values.first?[0] == "t"
+        return RowSecurity(role: row[0] ?? "", enabled: row[1] == "t", forced: row[2] == "t", owner: row[3] == "t",
+                           bypass: row[4] == "t", selectPolicy: row[5] == "t", updatePolicy: row[6] == "t",
+                           estimatedRows: Double(row[7] ?? "") ?? 0, liveRows: Double(row[8] ?? "") ?? 0, seesRows: sees)
+    }
+
+    /// The privileges on job_queue this role lacks, of SELECT, UPDATE, INSERT, DELETE.
+    public func missingPrivileges() throws(PostgresError) -> [String] {
+        let row = try connection.query(Queries.tablePrivileges).values.first ?? []
+        return zip(["SELECT", "UPDATE", "INSERT", "DELETE"], row).filter { $0.1 != "t" }.map(\.0)
+    }
+
+    /// Sends an UPDATE of no row inside a transaction that is rolled back: throws what a real
+    /// write would meet (read-only connection, missing privilege), changes nothing.
+    public func probeWrite() throws(PostgresError) {
+        try connection.query("BEGIN")
+        do {
+            try connection.query(Queries.probeWrite)
+        } catch {
+            _ = try? connection.query("ROLLBACK")
+            throw error
+        }
+        try connection.query("ROLLBACK")
     }
 
     // MARK: Writes
