@@ -6,7 +6,7 @@ import ProcessJobsCore
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check configuration, database, schema, each route's endpoint and token, and the old pg_cron schedule.",
+        abstract: "Check configuration, database, schema, row level security and write access, each route's endpoint and token, and the old pg_cron schedule.",
         discussion: """
             One line per check: ✓ passed, ✗ failed, ! warning, - skipped. Each endpoint gets a POST
             with an empty JSON object and the token: the app must refuse the input (400) — no job is
@@ -92,6 +92,9 @@ struct CheckCommand: ParsableCommand {
             report.add(.skip, "schema", "skipped: needs the database")
         }
 
+        // What the role may do to the rows: a database problem, so before the endpoints'.
+        AccessChecks.add(to: &report, store: store, schemaPresent: schemaPresent)
+
         // Each route's endpoint, through the same transport the run uses.
         if let configuration, let token {
             let targets = configuration.targets.keys.sorted().map { EndpointProbe.Target(type: $0, url: configuration.targets[$0]!) }
@@ -115,8 +118,6 @@ struct CheckCommand: ParsableCommand {
         } else {
             report.add(.skip, "pg_cron", "skipped: needs the database")
         }
-
-        AccessChecks.add(to: &report, store: store, schemaPresent: schemaPresent)
 
         LineSink.standardOutput.write(report.rendered())
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

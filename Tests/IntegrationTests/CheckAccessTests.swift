@@ -88,6 +88,14 @@ final class CheckAccessTests: IntegrationTestCase {
         XCTAssertEqual(status.stderr, "")
     }
 
+    func testRowLevelSecurityDecidesTheExitCodeBeforeTheEndpoints() throws {
+        let role = try makeRole()
+        try db.query("ALTER TABLE job_queue ENABLE ROW LEVEL SECURITY")
+        let result = try runBinary(["check", "--app-url", "http://127.0.0.1:9"],
+                                   environment: ["DATABASE_URL": role.url, "SUPABASE_SERVICE_ROLE_KEY": "test-token"])
+        XCTAssertEqual(result.status, 78, "a database problem comes first: \(result.stdout)")
+    }
+
     func testARoleThatCannotWriteFailsCheck() throws {
         let app = try startApp()
         let role = try makeRole(privileges: "SELECT")

@@ -18,11 +18,14 @@ final class CheckCommandTests: IntegrationTestCase {
         XCTAssertTrue(lines[1].hasPrefix("✓ database: "), lines[1])
         XCTAssertTrue(lines[1].contains("PostgreSQL "), lines[1])
         XCTAssertTrue(lines[2].hasPrefix("✓ schema: job_queue is migrated"), lines[2])
+        XCTAssertTrue(lines.contains { $0.hasPrefix("✓ row level security: off") }, result.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("✓ write access: ") }, result.stdout)
+        let routes = lines.filter { $0.hasPrefix("✓ route ") }
         for (index, (type, path)) in [("generate-aplus", "/api/process-aplus"), ("generate-complete-pack", "/api/process-complete-pack"),
                                       ("generate-image", "/api/process-image")].enumerated() {
-            XCTAssertEqual(lines[3 + index], "✓ route \(type): \(app.url)\(path): token accepted (an empty body got HTTP 400)")
+            XCTAssertEqual(routes[index], "✓ route \(type): \(app.url)\(path): token accepted (an empty body got HTTP 400)")
         }
-        XCTAssertTrue(lines[6].hasPrefix("! pg_cron: no cron schema in this database"), lines[6])
+        XCTAssertTrue(lines.contains { $0.hasPrefix("! pg_cron: no cron schema in this database") }, result.stdout)
         XCTAssertEqual(lines.last, "all checks passed (1 warning)")
         XCTAssertFalse(result.stdout.contains("test-token") || result.stderr.contains("test-token"), "the token is never printed")
 

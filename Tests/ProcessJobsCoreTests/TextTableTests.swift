@@ -18,7 +18,7 @@ final class TextTableTests: XCTestCase {
         var table = TextTable(headers: ["TYPE", "N"], alignments: [.left, .right])
         table.append(["evil\nFAKE  9\r\u{1b}[2J\t\u{7f}\u{85}\u{2028}é", "1"])
         XCTAssertEqual(table.rendered(), """
-            TYPE                                                    N
+            TYPE                                             N
             evil\\nFAKE  9\\r\\u{1b}[2J\\t\\u{7f}\\u{85}\\u{2028}é  1
 
             """)

@@ -8,7 +8,8 @@ public enum LockWaitMessage {
         } else {
             line += "Held by " + holders.map(describe).joined(separator: "; ")
         }
-        return line + ". Run migrate again once that is done, or end it with select pg_terminate_backend(<pid>)"
+        let pid = holders.first?.pid ?? "<pid>"
+        return line + ". Run migrate again once that is done, or end it with select pg_terminate_backend(\(pid))"
     }
 
     static func describe(_ holder: LockHolder) -> String {

@@ -38,7 +38,7 @@ extension Queries {
     /// Concurrency: reads pg_locks and pg_stat_activity only.
     static let lockHolders = """
         SELECT a.pid::text, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), coalesce(a.state, ''),
-               extract(epoch FROM now() - coalesce(a.xact_start, a.query_start, now()))::float8,
+               extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start, clock_timestamp()))::float8,
                left(coalesce(a.query, ''), 200)
         FROM pg_stat_activity a
         WHERE a.pid <> pg_backend_pid()

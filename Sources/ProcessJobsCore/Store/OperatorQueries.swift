@@ -223,5 +223,5 @@ extension Queries {
     /// read-only connection (a standby, default_transaction_read_only) or without UPDATE.
     /// Concurrency: touches no row; its ROW EXCLUSIVE lock conflicts only with a migration's
     /// ACCESS EXCLUSIVE, and ends with the rollback.
-    static let probeWrite = "UPDATE job_queue SET updated_at = updated_at WHERE false"
+    static let probeWrite = "UPDATE job_queue SET status = status WHERE false"
 }
