@@ -77,7 +77,11 @@ struct CheckCommand: ParsableCommand {
             do {
                 let missing = try Migration.missing(on: store.connection)
                 schemaPresent = !missing.contains("id")
-                if missing.isEmpty {
+                // The run needs only the columns; the Edge Function's functions matter while both run.
+                let outdated = missing.isEmpty ? try Migration.outdated(on: store.connection) : []
+                if missing.isEmpty && !outdated.isEmpty {
+                    report.add(.warn, "schema", "job_queue is migrated, but \(outdated.joined(separator: ", ")) are not the migration's versions (an earlier release's migration, or restored): while the old Edge Function still runs it can take jobs in backoff or under a lease; run `process-jobs migrate` again")
+                } else if missing.isEmpty {
                     report.add(.pass, "schema", "job_queue is migrated (run_at, lease columns and claim index present)")
                 } else if missing.contains("id") {
                     report.add(.fail(exitCode: ExitStatus.configuration), "schema", "no job_queue table in this database: run `process-jobs migrate` (or point DATABASE_URL at the app's database)")

@@ -114,6 +114,15 @@ final class CheckAccessTests: IntegrationTestCase {
         XCTAssertEqual(try db.count(where: "true"), 0)
     }
 
+    func testTheOriginalFunctionBodiesAreAWarning() throws {
+        let app = try startApp()
+        try db.execute(script: String(contentsOf: Paths.repository.appendingPathComponent("deploy/supabase/restore-original-functions.sql"), encoding: .utf8))
+        let result = try runBinary(["check"], environment: environment(app: app))
+        XCTAssertEqual(result.status, 0, result.stdout)
+        let warning = try XCTUnwrap(line("! schema:", in: result), result.stdout)
+        XCTAssertTrue(warning.contains("get_next_job()") && warning.contains("process-jobs migrate"), warning)
+    }
+
     func testTheOldPgCronJobIsFoundByItsCommand() throws {
         let app = try startApp()
         try db.execute(script: """
