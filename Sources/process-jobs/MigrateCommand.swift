@@ -18,9 +18,9 @@ struct MigrateCommand: ParsableCommand {
         }
         let log = common.makeLogger()
         let connection = try common.connect()
-        let added: [String]
+        let result: Migration.Plan
         do {
-            added = try Migration.apply(on: connection)
+            result = try Migration.apply(on: connection)
         } catch {
             switch error {
             case .lockTimeout(let holders):
@@ -31,11 +31,15 @@ struct MigrateCommand: ParsableCommand {
                 throw ExitStatus.from(error)
             }
         }
-        if added.isEmpty {
+        if result.changes.isEmpty {
             log.info("schema already up to date", metadata: ["database": .string(connection.endpoint)])
         } else {
             log.info("schema migrated", metadata: ["database": .string(connection.endpoint),
-                                                   "added": .string(added.joined(separator: ","))])
+                                                   "added": .string(result.changes.joined(separator: ","))])
+        }
+        for (function, owner) in result.skipped.sorted(by: { $0.key < $1.key }) {
+            log.warning("function left as it is: another role owns it; while the old Edge Function runs beside process-jobs it may take jobs in backoff or under a lease: run migrate as that role to redefine it",
+                        metadata: ["function": .string(function), "owner": .string(TerminalText.escaped(owner))])
         }
     }
 }

@@ -87,8 +87,13 @@ public enum Migration {
         "SET LOCAL lock_timeout = '\(lockTimeout)'",
     ]
 
-    /// Everything that changes the schema; each part only when the catalog says it is missing.
-    static let changes = """
+    /// The CREATE OR REPLACE statement of each function, by signature.
+    static let functionStatements: [(signature: String, sql: String)] = functionDefinitions.map {
+        ($0.signature, "CREATE OR REPLACE FUNCTION \($0.create) LANGUAGE sql AS $fn$\($0.body)$fn$;\n")
+    }
+
+    /// The table, its columns and indexes; each part only when the catalog says it is missing.
+    static let tableChanges = """
         -- The original table, for a new install; an existing one is left as it is.
         CREATE TABLE IF NOT EXISTS job_queue (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -142,10 +147,15 @@ public enum Migration {
             END IF;
         END
         $migration$;
+        """
+
+    /// Everything that changes the schema.
+    static let changes = """
+        \(tableChanges)
 
         -- The Edge Function's four functions, same signatures, made safe to run beside process-jobs
         -- during the cut-over (docs/supabase.md has the SQL that restores the original bodies).
-        \(functionDefinitions.map { "CREATE OR REPLACE FUNCTION \($0.create) LANGUAGE sql AS $fn$\($0.body)$fn$;\n" }.joined(separator: "\n"))
+        \(functionStatements.map(\.sql).joined(separator: "\n"))
         """
 
     public static let sql = """
@@ -175,26 +185,49 @@ public enum Migration {
 
     /// The Edge Function's functions that are absent or not the migration's version.
     public static func outdated(on connection: Connection) throws(PostgresError) -> [String] {
+        try outdatedFunctions(on: connection).map(\.signature)
+    }
+
+    /// Each outdated function, and the role that owns it when that is not (a role of) the
+    /// connected one, which then cannot redefine it.
+    static func outdatedFunctions(on connection: Connection) throws(PostgresError) -> [(signature: String, foreignOwner: String?)] {
         try connection.query(Queries.outdatedFunctions, [PostgresArray.literal(functionDefinitions.map(\.signature)),
                                                          PostgresArray.literal(functionDefinitions.map(\.body))])
-            .values.compactMap { $0[0] }
+            .values.map { ($0[0] ?? "", $0[1]) }
     }
 
-    /// What the migration would change, as `migrate` reports it: empty when up to date.
-    public static func plan(on connection: Connection) throws(PostgresError) -> [String] {
+    /// What the migration would change (`changes`, as `migrate` reports them; empty when up to
+    /// date), and the outdated functions this role may not redefine, with their owners.
+    public struct Plan: Sendable, Equatable {
+        public var changes: [String] = []
+        public var skipped: [String: String] = [:]
+        var table: Bool { !changes.isEmpty && changes.contains { !Migration.functions.contains($0) } }
+    }
+
+    public static func plan(on connection: Connection) throws(PostgresError) -> Plan {
         let missing = try missing(on: connection)
-        let tables = missing.contains("id") ? ["job_queue table"] + addedColumns + indexes : missing
-        return tables + (try outdated(on: connection))
+        var plan = Plan()
+        plan.changes = missing.contains("id") ? ["job_queue table"] + addedColumns + indexes : missing
+        for function in try outdatedFunctions(on: connection) {
+            if let owner = function.foreignOwner, !missing.contains("id") {
+                plan.skipped[function.signature] = owner
+            } else {
+                plan.changes.append(function.signature)
+            }
+        }
+        return plan
     }
 
-    /// Runs the migration when something is missing, and says what it changed (empty: nothing
-    /// was, the schema was up to date). Takes no lock when nothing is missing; under the
-    /// migrators' advisory lock it looks again, so of several concurrent migrations only the one
-    /// that changed something says so. A table lock it cannot get within `lockTimeout` ends it
-    /// with `.lockTimeout`, naming what held the lock, with nothing changed.
-    public static func apply(on connection: Connection) throws(MigrationError) -> [String] {
+    /// Runs the migration when something is missing, and says what it changed (`changes` empty:
+    /// nothing, the schema was up to date) and which functions it left because another role owns
+    /// them. Takes no lock when nothing is missing; under the migrators' advisory lock it looks
+    /// again, so of several concurrent migrations only the one that changed something says so.
+    /// A table lock it cannot get within `lockTimeout` ends it with `.lockTimeout`, naming what
+    /// held the lock, with nothing changed.
+    public static func apply(on connection: Connection) throws(MigrationError) -> Plan {
         do {
-            guard !(try plan(on: connection)).isEmpty else { return [] }
+            let plan = try plan(on: connection)
+            guard !plan.changes.isEmpty else { return plan }
             try connection.query("BEGIN")
         } catch {
             throw .database(error)
@@ -202,18 +235,21 @@ public enum Migration {
         var holders: [LockHolder]?
         do {
             for statement in lockStatements { try connection.query(statement) }
-            let changes = try plan(on: connection)
-            guard !changes.isEmpty else {
+            let plan = try plan(on: connection)
+            guard !plan.changes.isEmpty else {
                 try connection.query("COMMIT")
-                return []
+                return plan
             }
-            if changes.contains(where: { addedColumns.contains($0) || indexes.contains($0) }) && !changes.contains("job_queue table") {
+            if plan.table && !plan.changes.contains("job_queue table") {
                 holders = try lockTable(on: connection)
             }
             if holders == nil {
-                try connection.execute(script: Self.changes)
+                if plan.table { try connection.execute(script: tableChanges) }
+                for function in functionStatements where plan.changes.contains(function.signature) {
+                    try connection.execute(script: function.sql)
+                }
                 try connection.query("COMMIT")
-                return changes
+                return plan
             }
             try connection.query("ROLLBACK")
         } catch {

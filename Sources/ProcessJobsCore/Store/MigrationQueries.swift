@@ -16,12 +16,17 @@ extension Queries {
         """
 
     /// Of the functions $1 (signatures), those absent or whose body is not $2's (the same position):
-    /// the schema's fingerprint for the four functions the migration redefines.
+    /// the schema's fingerprint for the four functions the migration redefines. With each, its
+    /// owner when the current role lacks the owner's privileges (and so cannot redefine it).
     ///
     /// Concurrency: a catalog read, no lock.
     static let outdatedFunctions = """
-        SELECT f.signature FROM unnest($1::text[], $2::text[]) AS f(signature, body)
+        SELECT f.signature,
+               (SELECT p.proowner::regrole::text FROM pg_proc p
+                WHERE p.oid = to_regprocedure(f.signature) AND NOT pg_has_role(current_user, p.proowner, 'USAGE'))
+        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS f(signature, body, position)
         WHERE NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure(f.signature) AND p.prosrc = f.body)
+        ORDER BY f.position
         """
 
     /// Taken inside the migration's transaction, only when a column or index is to be added, and
