@@ -42,7 +42,8 @@ enum AccessChecks {
             if missing.isEmpty {
                 report.add(.pass, "write access", "role \(role) may select, update, insert and delete job_queue rows (a test update, rolled back, went through)")
             } else {
-                report.add(.warn, "write access", "role \(role) can run jobs but lacks \(missing.joined(separator: ", ")) on job_queue, which \(missing.contains("INSERT") ? "enqueue" : "")\(missing.count == 2 ? " and " : "")\(missing.contains("DELETE") ? "prune" : "") needs: \(grant)")
+                let needs = missing.map { $0 == "INSERT" ? "enqueue needs INSERT" : "prune needs DELETE" }.joined(separator: ", ")
+                report.add(.warn, "write access", "role \(role) can run jobs but lacks \(missing.joined(separator: ", ")) on job_queue (\(needs)): \(grant)")
             }
         } catch {
             let problem = Operator.describe(error)

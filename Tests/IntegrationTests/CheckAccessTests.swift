@@ -105,6 +105,15 @@ final class CheckAccessTests: IntegrationTestCase {
         XCTAssertTrue(failure.contains("UPDATE"), failure)
     }
 
+    func testARoleThatCanRunButNotEnqueueOrPruneIsAWarning() throws {
+        let app = try startApp()
+        let role = try makeRole(privileges: "SELECT, UPDATE")
+        let result = try check(as: role.url, app: app)
+        XCTAssertEqual(result.status, 0, result.stdout)
+        let warning = try XCTUnwrap(line("! write access", in: result), result.stdout)
+        XCTAssertTrue(warning.contains("enqueue needs INSERT, prune needs DELETE"), warning)
+    }
+
     func testAReadOnlyConnectionFailsCheck() throws {
         let app = try startApp()
         let separator = databaseURL.contains("?") ? "&" : "?"
