@@ -45,11 +45,15 @@ extension DeployTests {
         return calls
     }
 
-    /// scripts/install with the binary the tests built (fast: no release build).
+    /// scripts/install with the binary the tests built (fast: no release build). SWIFT: the
+    /// toolchain this test runs under, for the manual page (scripts/generate-docs).
     @discardableResult
     func install(into root: String, arguments: [String] = []) throws -> CommandResult {
+        var environment = ["DESTDIR": root, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": scratch]
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        environment["SWIFT"] = path.split(separator: ":").map { $0 + "/swift" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         let result = try shell(Paths.script("install"), ["--no-build", "--binary", Paths.binary] + arguments,
-                               environment: ["DESTDIR": root, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": scratch])
+                               environment: environment, timeout: 900)
         XCTAssertEqual(result.status, 0, "scripts/install failed: \(result.stderr)")
         return result
     }

@@ -231,6 +231,10 @@ final class DeployTests: IntegrationTestCase {
             ("/opt/pj/share/doc/process-jobs/least-privilege.sql", 0o644),
             ("/opt/pj/share/doc/process-jobs/migration.sql", 0o644),
             ("/opt/pj/share/doc/process-jobs/process-jobs.env.example", 0o644),
+            ("/opt/pj/share/man/man1/process-jobs.1", 0o644),
+            ("/opt/pj/share/bash-completion/completions/process-jobs", 0o644),
+            ("/opt/pj/share/zsh/site-functions/_process-jobs", 0o644),
+            ("/opt/pj/share/fish/vendor_completions.d/process-jobs.fish", 0o644),
         ]
         for (path, mode) in expected {
             XCTAssertEqual(try? self.mode(root + path), mode, "\(path): mode \(String(mode, radix: 8)) expected")
