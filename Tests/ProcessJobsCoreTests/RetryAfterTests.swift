@@ -50,6 +50,25 @@ final class RetryAfterTests: XCTestCase {
         }
     }
 
+    /// Years far outside what a clock can say (3×10¹¹, Int.max, negative) used to overflow the
+    /// day arithmetic and trap: such a date is no date, and a Date header like it is absent.
+    func testHostileYearsAreNilNotATrap() {
+        let years = ["300000000000", "9223372036854775807", "-9223372036854775808", "-1", "0", "99999", "+2026", "10000"]
+        for year in years {
+            let value = "Sun, 06 Nov \(year) 08:49:37 GMT"
+            XCTAssertNil(RetryAfter.imfFixdate(value), value)
+            XCTAssertNil(RetryAfter.seconds(value, responseDate: nil, now: 0), value)
+            XCTAssertEqual(RetryAfter.seconds("Sun, 06 Nov 1994 08:49:37 GMT", responseDate: value, now: rfcExample - 90), 90, value)
+        }
+        XCTAssertEqual(RetryAfter.imfFixdate("Fri, 31 Dec 9999 23:59:59 GMT"), 253_402_300_799)
+        XCTAssertEqual(RetryAfter.imfFixdate("Mon, 01 Jan 0001 00:00:00 GMT"), -62_135_596_800)
+    }
+
+    /// The largest delay-seconds an Int holds is a number, not a trap; the retry policy caps it.
+    func testHugeDelaySeconds() {
+        XCTAssertEqual(RetryAfter.seconds("9223372036854775807", responseDate: nil, now: 0), 9_223_372_036_854_775_807)
+    }
+
     func testImfFixdate() {
         XCTAssertEqual(RetryAfter.imfFixdate("Sun, 06 Nov 1994 08:49:37 GMT"), rfcExample)
         XCTAssertEqual(RetryAfter.imfFixdate("Thu, 01 Jan 1970 00:00:00 GMT"), 0)
