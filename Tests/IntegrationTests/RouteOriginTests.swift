@@ -91,4 +91,33 @@ final class RouteOriginTests: IntegrationTestCase {
             XCTAssertTrue(result.stderr.contains("--route-token"), "\(check.arguments): \(result.stderr)")
         }
     }
+
+    /// `check` probes a route at another origin without the key too (or with its --route-token),
+    /// and prints route URLs without their query (where webhook keys live).
+    func testCheckProbesAnotherOriginWithoutTheKey() throws {
+        let app = try startApp()
+        let other = try startApp(token: "webhook-token")
+        let route = "generate-aplus=\(other.url)/api/process-aplus?key=s3cret"
+        let result = try runBinary(["check", "--route", route], environment: environment(app: app))
+        XCTAssertTrue(result.stdout.contains("✗ route generate-aplus: \(other.url)/api/process-aplus?***: HTTP 401"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("s3cret"), result.stdout)
+        XCTAssertNil(try other.requests().first?.headers["authorization"], "no key to another origin")
+        XCTAssertEqual(try app.requests().count, 2)
+
+        let withToken = try runBinary(["check", "--route", route, "--route-token", "generate-aplus=" + (try tokenFile("webhook-token"))],
+                                      environment: environment(app: app))
+        XCTAssertTrue(withToken.stdout.contains("✓ route generate-aplus: \(other.url)/api/process-aplus?***: token accepted"), withToken.stdout)
+        XCTAssertEqual(try other.requests().last?.headers["authorization"], "Bearer webhook-token")
+    }
+
+    /// `run --dry-run` shows where each job would go, without a route URL's query.
+    func testDryRunPrintsRouteURLsRedacted() throws {
+        let app = try startApp()
+        try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
+        let result = try runBinary(["run", "--dry-run", "--route", "generate-aplus=https://hooks.example.com/x?key=s3cret"],
+                                   environment: environment(app: app))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("POST https://hooks.example.com/x?***"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("s3cret"), result.stdout)
+    }
 }
