@@ -81,6 +81,11 @@ public final class CurlTransport: Transport {
             transfer.headerList = pj_slist_append(transfer.headerList, header)
         }
         _ = pj_easy_setopt_str(easy, CURLOPT_URL, request.url)
+        // Over TLS, requests started together wait for the first handshake to say (by ALPN)
+        // whether the connection multiplexes (HTTP/2) instead of each opening its own: one
+        // handshake, not one per request slot. Plain http is HTTP/1.1, where waiting would hold
+        // every request behind the first answer.
+        _ = pj_easy_setopt_long(easy, CURLOPT_PIPEWAIT, request.url.hasPrefix("https://") ? 1 : 0)
         _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.utf8.count))
         _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, request.body)  // copied: the String may go
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(transfer.headerList))
@@ -105,9 +110,6 @@ public final class CurlTransport: Transport {
         _ = pj_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = pj_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")  // every encoding libcurl can decode
         _ = pj_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-        // Requests started together wait for the first connection to say whether it multiplexes
-        // (HTTP/2) instead of each opening its own: one TLS handshake, not one per request.
-        _ = pj_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
         // Answers are small JSON: a 2 KiB receive buffer per transfer instead of libcurl's 16 KiB
         // keeps a hundred transfers in flight light (a larger body is simply read in more calls).
         _ = pj_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 2 * 1024)
