@@ -159,7 +159,7 @@ final class BadAnswerTests: IntegrationTestCase {
         XCTAssertTrue(untrusted.stderr.contains("SSL certificate problem"), untrusted.stderr)
         let last = untrusted.stderr.split(separator: "\n").last.map(String.init) ?? ""
         XCTAssertTrue(last.contains("CURL_CA_BUNDLE"), last)
-        XCTAssertFalse(last.contains("start it"), last)
+        XCTAssertFalse(last.contains("start the app"), last)
         XCTAssertEqual(try db.count(where: "status = 'pending' AND retry_count = 0"), 3)
 
         try db.query("UPDATE job_queue SET run_at = now()")  // skip the uncharged delay

@@ -42,6 +42,14 @@ final class EndpointProbeTests: XCTestCase {
         XCTAssertFalse(request.headers.contains { $0.lowercased().hasPrefix("authorization") }, "\(request.headers)")
     }
 
+    /// A certificate problem points at CURL_CA_BUNDLE, not at starting the app.
+    func testUnreachableDetailFitsTheFailure() {
+        let tls = EndpointProbe.Result.unreachable("request not sent: SSL certificate problem: unable to get local issuer certificate (curl 60)")
+        XCTAssertTrue(tls.detail.contains("CURL_CA_BUNDLE"), tls.detail)
+        let refused = EndpointProbe.Result.unreachable("request not sent: Failed to connect to 127.0.0.1 port 9 (curl 7)")
+        XCTAssertTrue(refused.detail.hasSuffix("start the app or fix the app URL"), refused.detail)
+    }
+
     func testDetailNeverCarriesTheToken() {
         for result in [EndpointProbe.Result.accepted(status: 400), .tokenRejected(status: 401), .unreachable("x")] {
             XCTAssertFalse(result.detail.contains("t0k"))

@@ -10,7 +10,7 @@ public enum UnreachableAdvice {
         if code.map(tlsCodes.contains) == true {
             return "check the app's TLS certificate; if a private CA signed it, set CURL_CA_BUNDLE to that CA's certificate file"
         }
-        return "start it or fix the app URL"
+        return "start the app or fix the app URL"
     }
 
     /// libcurl's codes for a proxy it could not use: resolve (5), handshake (97).

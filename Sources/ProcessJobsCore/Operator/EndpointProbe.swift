@@ -48,7 +48,7 @@ public enum EndpointProbe {
             case .unexpected(let status, let detail):
                 "HTTP \(status) (\(detail)): expected 400 for an empty body; see the app's logs"
             case .unreachable(let error):
-                "unreachable: \(error); start the app or fix the app URL"
+                "unreachable: \(error); \(UnreachableAdvice.advice(for: error))"
             }
         }
     }
