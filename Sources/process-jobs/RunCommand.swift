@@ -181,7 +181,10 @@ struct RunCommand: ParsableCommand {
     private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration) throws(ExitCode) {
         switch report.stopReason {
         case .tokenRejected(let status):
-            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status)): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
+            // A route at another origin gets no key: its 401 may be asking for a token of its own.
+            let foreign = configuration.foreignTypes.subtracting(configuration.routeTokenFiles.keys).sorted()
+            let hint = foreign.isEmpty ? "" : " (routes at another origin get no key: if \(foreign.joined(separator: ", ")) answered, give it --route-token TYPE=FILE)"
+            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status))\(hint): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
         case .appUnreachable(let error):
             throw ExitStatus.fail(ExitStatus.appUnreachable, "the app at \(RedactedURL.text(configuration.appURL.description)) is unreachable (\(error)): \(UnreachableAdvice.advice(for: error)); unsent jobs were released uncharged")
         case .drained, .onceDone, .maxRuntime, .signal:

@@ -74,6 +74,17 @@ final class RouteOriginTests: IntegrationTestCase {
         XCTAssertFalse(leaked, "the service-role key never reached the other origin")
     }
 
+    /// A route at another origin that wants a token answers 401: the message points at --route-token.
+    func testAnotherOriginAskingForATokenIsNamed() throws {
+        let app = try startApp()
+        let other = try startApp(token: "webhook-token")
+        let id = try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
+        let result = try runBinary(["run", "--route", "generate-aplus=\(other.url)/api/process-aplus"], environment: environment(app: app))
+        XCTAssertEqual(result.status, 77, result.stderr)
+        XCTAssertTrue(result.stderr.contains("if generate-aplus answered, give it --route-token TYPE=FILE"), result.stderr)
+        XCTAssertEqual(try db.job(id).retryCount, 0, "released untouched")
+    }
+
     func testRouteTokenIsReadLikeTheTokenFile() throws {
         let app = try startApp()
         let cases: [(arguments: [String], status: Int32, words: String)] = [
