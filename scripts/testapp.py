@@ -81,7 +81,8 @@ the request, bypassing auth, the global delay and chaos. Actions:
 
     {"status": 500, "body": "text" | <JSON value>, "headers": {"Retry-After": "3"}}
         that status and body (default {"error":"injected <status>"}),
-        Content-Type application/json unless the headers set one
+        Content-Type application/json unless the headers set one; a Date
+        header given here replaces the server's own
     {"hang": S}              read the request, send nothing for S seconds (max 600,
                              or until the client hangs up), then close
     {"drop": "before"}       close without sending anything
@@ -656,7 +657,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Send the status line and headers, noting the status in the log entry."""
         if request is not None:
             self.server.state.update(request.entry, status=status)
-        self.send_response(status)
+        if any(name.lower() == "date" for name in headers):
+            # A rule's own Date header (hostile-header tests) replaces the server's.
+            self.send_response_only(status)
+            self.send_header("Server", self.version_string())
+        else:
+            self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, str(value))
         if self.close_connection:

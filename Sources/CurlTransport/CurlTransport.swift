@@ -72,7 +72,7 @@ public final class CurlTransport: Transport {
             return
         }
         let easy = idleHandles.popLast().map { UnsafeMutableRawPointer($0) } ?? newHandle()
-        let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap)
+        let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap, url: request.url)
         transfers[tag] = transfer
         let context = Unmanaged.passUnretained(transfer).toOpaque()
 
@@ -81,6 +81,11 @@ public final class CurlTransport: Transport {
             transfer.headerList = pj_slist_append(transfer.headerList, header)
         }
         _ = pj_easy_setopt_str(easy, CURLOPT_URL, request.url)
+        // Over TLS, requests started together wait for the first handshake to say (by ALPN)
+        // whether the connection multiplexes (HTTP/2) instead of each opening its own: one
+        // handshake, not one per request slot. Plain http is HTTP/1.1, where waiting would hold
+        // every request behind the first answer.
+        _ = pj_easy_setopt_long(easy, CURLOPT_PIPEWAIT, request.url.hasPrefix("https://") ? 1 : 0)
         _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.utf8.count))
         _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, request.body)  // copied: the String may go
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(transfer.headerList))
@@ -180,6 +185,13 @@ public final class CurlTransport: Transport {
                                       headers: transfer.headers))
         }
         let detail = transfer.errorText.isEmpty ? String(cString: pj_easy_strerror(code)) : transfer.errorText
+        // A proxy that refused the CONNECT (401/403/407, …): only the proxy saw anything.
+        var connectCode = 0
+        _ = pj_easy_getinfo_long(easy, CURLINFO_HTTP_CONNECTCODE, &connectCode)
+        if connectCode != 0 && !(200..<300).contains(connectCode) {
+            let proxy = ProxyName.forURL(transfer.url) { getenv($0).map { String(cString: $0) } }
+            return .failure(.notSent("request not sent: the proxy \(proxy) refused to open a tunnel to the app (HTTP \(connectCode)) (curl \(code.rawValue))"))
+        }
         var requestBytes = 0
         _ = pj_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestBytes)
         if requestBytes == 0 {
@@ -190,6 +202,12 @@ public final class CurlTransport: Transport {
             return .failure(.timedOut("no complete answer within \(formatSeconds(options.requestTimeout)) (curl \(code.rawValue))"))
         case CURLE_WEIRD_SERVER_REPLY, CURLE_UNSUPPORTED_PROTOCOL:
             return .failure(.broken("the app's answer is not valid HTTP: \(detail) (curl \(code.rawValue))"))
+        // libcurl refuses a header line over 100 KiB as "Out of memory" (27), headers over
+        // 300 KiB in all as a receive error (56), and newer versions say CURLE_TOO_LARGE (100).
+        case CURLE_OUT_OF_MEMORY, CURLcode(rawValue: 100):
+            return .failure(.broken("the app's answer headers exceed libcurl's limit (100 KiB for one header, 300 KiB in all) (curl \(code.rawValue))"))
+        case CURLE_RECV_ERROR where detail.hasPrefix("Too large response headers"):
+            return .failure(.broken("the app's answer headers exceed libcurl's limit (100 KiB for one header, 300 KiB in all): \(detail) (curl \(code.rawValue))"))
         default:
             return .failure(.broken("connection lost after sending: \(detail) (curl \(code.rawValue))"))
         }
@@ -229,16 +247,19 @@ final class Transfer {
     let tag: Int
     let easy: UnsafeMutableRawPointer
     let cap: Int
+    /// Where it goes, to name the proxy in an error.
+    let url: String
     var body: [UInt8] = []
     var truncated = false
     var headers = ResponseHeaders()
     var headerList: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
 
-    init(tag: Int, easy: UnsafeMutableRawPointer, cap: Int) {
+    init(tag: Int, easy: UnsafeMutableRawPointer, cap: Int, url: String) {
         self.tag = tag
         self.easy = easy
         self.cap = cap
+        self.url = url
         errorBuffer.initialize(to: 0)
     }
 

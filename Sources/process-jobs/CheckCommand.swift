@@ -20,6 +20,8 @@ struct CheckCommand: ParsableCommand {
     var appURL: String?
     @Option(name: .customLong("route"), help: ArgumentHelp("As the run's --route (repeatable).", valueName: "type=path"))
     var routes: [String] = []
+    @Option(name: .customLong("route-token"), help: ArgumentHelp("As the run's --route-token (repeatable).", valueName: "type=file"))
+    var routeTokens: [String] = []
     @Option(name: .customLong("job-type"), help: ArgumentHelp("Check only this type's route (repeatable).", valueName: "type"))
     var jobTypes: [String] = []
     @Option(help: ArgumentHelp("Read the service-role key from this file (as the run).", valueName: "path"))
@@ -45,17 +47,20 @@ struct CheckCommand: ParsableCommand {
         var flags = RunFlags()
         flags.appURL = appURL
         flags.routes = routes
+        flags.routeTokens = routeTokens
         flags.jobTypes = jobTypes
         flags.allowInsecureHTTP = allowInsecureHTTP
         var configuration: RunConfiguration?
-        var token: Token?
+        var credentials: Credentials?
         do {
             let resolved = try RunConfiguration.resolve(flags, environment: environment)
-            token = try Token.load(tokenFile: tokenFile, environment: environment) { log.warning("\($0)") }
+            credentials = try Credentials.load(tokenFile: tokenFile, configuration: resolved, environment: environment) {
+                log.warning("\($0)")
+            }
             configuration = resolved
             let types = resolved.targets.keys.sorted()
             report.add(.pass, "configuration",
-                       "app URL \(resolved.appURL.description), token from \(token!.source), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
+                       "app URL \(resolved.appURL.description), token from \(credentials!.appToken.source), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
         } catch {
             let code = if case .usage = error { ExitStatus.usage } else { ExitStatus.configuration }
             report.add(.fail(exitCode: code), "configuration", error.description)
@@ -100,17 +105,18 @@ struct CheckCommand: ParsableCommand {
         AccessChecks.add(to: &report, store: store, schemaPresent: schemaPresent)
 
         // Each route's endpoint, through the same transport the run uses.
-        if let configuration, let token {
+        if let configuration, let credentials {
             let targets = configuration.targets.keys.sorted().map { EndpointProbe.Target(type: $0, url: configuration.targets[$0]!) }
             // The run's TLS settings too, so a CA problem shows here first.
             let transport = CurlTransport(options: .init(requestTimeout: timeout, connectTimeout: min(10, timeout),
                                                          maxConnections: max(1, targets.count),
                                                          caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
                                           wakeDescriptor: nil)
-            let results = EndpointProbe.probe(targets, token: token.value, transport: transport, timeout: timeout + 5)
+            let results = EndpointProbe.probe(targets, token: { credentials.token(for: $0.type)?.value },
+                                              transport: transport, timeout: timeout + 5)
             for (target, result) in zip(targets, results) {
                 let state: CheckReport.State = result.exitCode == 0 ? .pass : .fail(exitCode: result.exitCode)
-                report.add(state, "route \(target.type)", "\(target.url): \(result.detail)")
+                report.add(state, "route \(target.type)", "\(RedactedURL.text(target.url)): \(result.detail)")
             }
         } else {
             report.add(.skip, "endpoints", "skipped: needs a valid configuration")

@@ -12,19 +12,20 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Claim due jobs, POST them to the app, record each outcome (the default command).")
 
-    @Option(help: "Jobs claimed per statement (default 50).")
+    // `.unconditional`: "-5" is a value to check (and refuse with its range), not a flag.
+    @Option(parsing: .unconditional, help: "Jobs claimed per statement (default 50).")
     var batchSize: Int?
-    @Option(help: "Requests in flight at once (default 16).")
+    @Option(parsing: .unconditional, help: "Requests in flight at once (default 16).")
     var concurrency: Int?
-    @Option(help: ArgumentHelp("Time allowed for one request (default 120s).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time allowed for one request (default 120s).", valueName: "duration"))
     var requestTimeout: String?
-    @Option(help: ArgumentHelp("Lease on a claimed job; a run that dies is recovered after it (default 2 × request timeout + 60s).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Lease on a claimed job; a run that dies is recovered after it (default 2 × request timeout + 60s).", valueName: "duration"))
     var lease: String?
-    @Option(help: ArgumentHelp("Stop claiming after this long; 0 for no limit (default 5m).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop claiming after this long; 0 for no limit (default 5m).", valueName: "duration"))
     var maxRuntime: String?
     @Flag(help: "Claim one batch only.")
     var once = false
-    @Option(help: ArgumentHelp("After SIGTERM/SIGINT, how long requests in flight may finish (default 25s).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("After SIGTERM/SIGINT, how long requests in flight may finish (default 25s).", valueName: "duration"))
     var grace: String?
     @Option(name: .customLong("job-type"), help: ArgumentHelp("Claim only this type (repeatable; default: every routed type).", valueName: "type"))
     var jobTypes: [String] = []
@@ -32,19 +33,21 @@ struct RunCommand: ParsableCommand {
     var routes: [String] = []
     @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests in flight for TYPE (repeatable).", valueName: "type=n"))
     var routeConcurrency: [String] = []
+    @Option(name: .customLong("route-token"), help: ArgumentHelp("Send TYPE's requests the token in FILE (read like --token-file); a route at another origin than the app's gets no token otherwise (repeatable).", valueName: "type=file"))
+    var routeTokens: [String] = []
     @Option(help: ArgumentHelp("The app's base URL (default: $NEXT_PUBLIC_APP_URL, else $APP_URL, else http://localhost:3000).", valueName: "url"))
     var appURL: String?
     @Option(help: ArgumentHelp("Read the service-role key from this file (default: $CREDENTIALS_DIRECTORY/service-role-key, else $SUPABASE_SERVICE_ROLE_KEY).", valueName: "path"))
     var tokenFile: String?
-    @Option(help: ArgumentHelp("Delay after the first failed attempt, doubling after each (default 30s).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delay after the first failed attempt, doubling after each (default 30s).", valueName: "duration"))
     var backoffBase: String?
-    @Option(help: ArgumentHelp("Longest retry delay, Retry-After included (default 1h).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Longest retry delay, Retry-After included (default 1h).", valueName: "duration"))
     var backoffMax: String?
     @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
     var allowInsecureHTTP = false
-    @Option(help: ArgumentHelp("Repeat mode: start a run every DURATION (e.g. 10s) instead of once.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Repeat mode: start a run every DURATION (at least 1s, e.g. 10s) instead of once.", valueName: "duration"))
     var every: String?
-    @Option(name: .customLong("for"), help: ArgumentHelp("With --every: stop starting runs after this long (e.g. 55s for cron); default: until stopped.", valueName: "duration"))
+    @Option(name: .customLong("for"), parsing: .unconditional, help: ArgumentHelp("With --every: stop starting runs after this long (e.g. 55s for cron); default: until stopped.", valueName: "duration"))
     var window: String?
     @Option(help: .hidden)
     var seed: UInt64?
@@ -70,9 +73,11 @@ struct RunCommand: ParsableCommand {
             if every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
             return try DryRun.show(configuration, connection: common.connect())
         }
-        let token: Token
+        var credentials: Credentials
         do {
-            token = try Token.load(tokenFile: tokenFile, environment: environment) { log.warning("\($0)") }
+            credentials = try Credentials.load(tokenFile: tokenFile, configuration: configuration, environment: environment) {
+                log.warning("\($0)")
+            }
         } catch {
             throw ExitStatus.from(error)
         }
@@ -96,7 +101,12 @@ struct RunCommand: ParsableCommand {
             wakeDescriptor: stop.wakeDescriptor)
         let store = JobStore(connection: connection, lockedBy: Self.holderName())
         let clock = Stopwatch()
+        var hangupsSeen = 0
         while true {
+            if stop.hangups() > hangupsSeen {
+                hangupsSeen = stop.hangups()
+                credentials = reloaded(credentials, configuration: configuration, environment: environment, log: log)
+            }
             let started = clock.seconds()
             var runSettings = settings
             if let schedule, let window = schedule.window {
@@ -105,7 +115,7 @@ struct RunCommand: ParsableCommand {
                 runSettings.maxRuntime = min(runSettings.maxRuntime ?? left, left)
             }
             let runner = Runner(store: store, transport: transport, settings: runSettings,
-                                targets: configuration.targets, token: token, stop: stop, log: log,
+                                targets: configuration.targets, credentials: credentials, stop: stop, log: log,
                                 observer: { progress?.update($0) })
             progress?.startRun()
             let report: RunReport
@@ -129,6 +139,22 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// SIGHUP in repeat mode: the token files read again for the next run. A file that became
+    /// unusable keeps the tokens in use, with an error in the log, rather than stopping the loop.
+    private func reloaded(_ current: Credentials, configuration: RunConfiguration, environment: [String: String],
+                          log: Logger) -> Credentials {
+        do {
+            let fresh = try Credentials.load(tokenFile: tokenFile, configuration: configuration, environment: environment) {
+                log.warning("\($0)")
+            }
+            log.notice("SIGHUP: token re-read", metadata: ["source": .string(fresh.appToken.source)])
+            return fresh
+        } catch {
+            log.error("SIGHUP: the token could not be re-read (\(error.description)); the tokens in use are kept")
+            return current
+        }
+    }
+
     /// --every and --for, checked.
     private func repeatSchedule() throws(ExitCode) -> (every: Double, window: Double?)? {
         guard let every else {
@@ -137,7 +163,9 @@ struct RunCommand: ParsableCommand {
         }
         do {
             let period = try DurationText.seconds(every)
-            guard period > 0 else { throw ExitStatus.fail(ExitStatus.usage, "--every must be greater than zero") }
+            guard period >= 1 else {
+                throw ExitStatus.fail(ExitStatus.usage, "--every must be at least 1s, not \(every): each run opens a statement on the database")
+            }
             let span = try window.map { text throws(DurationText.Invalid) in try DurationText.seconds(text) }
             if let span, span <= 0 { throw ExitStatus.fail(ExitStatus.usage, "--for must be greater than zero") }
             return (period, span)
@@ -153,9 +181,12 @@ struct RunCommand: ParsableCommand {
     private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration) throws(ExitCode) {
         switch report.stopReason {
         case .tokenRejected(let status):
-            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status)): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
+            // A route at another origin gets no key: its 401 may be asking for a token of its own.
+            let foreign = configuration.foreignTypes.subtracting(configuration.routeTokenFiles.keys).sorted()
+            let hint = foreign.isEmpty ? "" : " (routes at another origin get no key: if \(foreign.joined(separator: ", ")) answered, give it --route-token TYPE=FILE)"
+            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status))\(hint): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
         case .appUnreachable(let error):
-            throw ExitStatus.fail(ExitStatus.appUnreachable, "the app at \(configuration.appURL.description) is unreachable (\(error)): start it or fix the app URL; unsent jobs were released uncharged")
+            throw ExitStatus.fail(ExitStatus.appUnreachable, "the app at \(RedactedURL.text(configuration.appURL.description)) is unreachable (\(error)): \(UnreachableAdvice.advice(for: error)); unsent jobs were released uncharged")
         case .drained, .onceDone, .maxRuntime, .signal:
             return
         }
@@ -173,6 +204,7 @@ struct RunCommand: ParsableCommand {
         flags.jobTypes = jobTypes
         flags.routes = routes
         flags.routeConcurrency = routeConcurrency
+        flags.routeTokens = routeTokens
         flags.appURL = appURL
         flags.backoffBase = backoffBase
         flags.backoffMax = backoffMax

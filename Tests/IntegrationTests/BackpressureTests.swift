@@ -62,7 +62,21 @@ final class BackpressureTests: IntegrationTestCase {
     }
 
     func testServiceUnavailableWithoutRetryAfterPausesThatRouteForTheRun() throws {
-        let (app, _, refused) = try runWithFirstImageAnswer(#"{"status": 503}"#)
+        try assertPausedForTheRun(status: 503)
+    }
+
+    /// A reverse proxy's 502 or 504 (the app is down behind nginx) means what 503 means: one
+    /// attempt charged to the job that got it, the route paused, its unsent jobs back uncharged.
+    func testBadGatewayPausesThatRouteLikeServiceUnavailable() throws {
+        try assertPausedForTheRun(status: 502)
+    }
+
+    func testGatewayTimeoutPausesThatRouteLikeServiceUnavailable() throws {
+        try assertPausedForTheRun(status: 504)
+    }
+
+    private func assertPausedForTheRun(status: Int) throws {
+        let (app, _, refused) = try runWithFirstImageAnswer(#"{"status": \#(status)}"#)
         let (_, givenBack, untouched) = try imageRows(app)
         let refusedRow = try db.job(refused.jobId!)
         XCTAssertEqual(refusedRow.retryCount, 1)

@@ -146,81 +146,46 @@ final class BadAnswerTests: IntegrationTestCase {
 
     /// HTTP/2 over TLS from a server with a private CA (nginx; the test app speaks HTTP/1.1 only).
     func testHTTP2OverTLSWithAPrivateCA() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else {
-            throw XCTSkip("nginx is not installed (Debian package nginx-light; scripts/setup installs it)")
-        }
-        let directory = NSTemporaryDirectory() + "pj-nginx-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try makeCertificates(in: directory)
-        let port = Fault.freePort()
-        try """
-            daemon off;
-            master_process off;
-            pid \(directory)/nginx.pid;
-            error_log \(directory)/error.log;
-            events { worker_connections 64; }
-            http {
-                log_format protocol '$request_method $request_uri $server_protocol $status';
-                access_log \(directory)/access.log protocol;
-                client_body_temp_path \(directory)/body;
-                server {
-                    listen 127.0.0.1:\(port) ssl http2;
-                    ssl_certificate \(directory)/server.crt;
-                    ssl_certificate_key \(directory)/server.key;
-                    location / {
-                        default_type application/json;
-                        return 200 '{"success":true,"via":"nginx"}';
-                    }
-                }
-            }
-            """.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
-        let nginx = try Child("/usr/sbin/nginx", ["-c", directory + "/nginx.conf", "-p", directory, "-e", directory + "/error.log"],
-                              environment: binaryEnvironment([:]))
-        defer {
-            nginx.signal(SIGQUIT)
-            _ = nginx.wait(timeout: 10)
-            nginx.cleanUp()
-        }
-        awaitCondition("nginx to listen", timeout: 20) {
-            !nginx.isRunning || (try? String(contentsOfFile: directory + "/nginx.pid", encoding: .utf8)) != nil
-        }
-        XCTAssertTrue(nginx.isRunning, (try? String(contentsOfFile: directory + "/error.log", encoding: .utf8)) ?? "")
+        let nginx = try Nginx()
+        defer { nginx.stop() }
         try db.insertJobs("generate-image", count: 3)
         var env = environment(app: nil)
-        env["APP_URL"] = "https://localhost:\(port)"
+        env["APP_URL"] = nginx.url
 
         // Without the private CA the certificate is not trusted: nothing sent, nothing charged,
-        // and after three such failures the run stops saying why.
+        // and after three such failures the run stops saying why and what to set.
         let untrusted = try runBinary(["run", "--log-format", "json"], environment: env)
         XCTAssertEqual(untrusted.status, 69, untrusted.stderr)
         XCTAssertTrue(untrusted.stderr.contains("SSL certificate problem"), untrusted.stderr)
+        let last = untrusted.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(last.contains("CURL_CA_BUNDLE"), last)
+        XCTAssertFalse(last.contains("start the app"), last)
         XCTAssertEqual(try db.count(where: "status = 'pending' AND retry_count = 0"), 3)
 
         try db.query("UPDATE job_queue SET run_at = now()")  // skip the uncharged delay
-        env["CURL_CA_BUNDLE"] = directory + "/ca.crt"
+        env["CURL_CA_BUNDLE"] = nginx.caFile
         let trusted = try runBinary(["run", "--log-format", "json"], environment: env)
         XCTAssertEqual(trusted.status, 0, trusted.stderr)
         XCTAssertEqual(try db.count(where: "status = 'completed' AND result->>'via' = 'nginx'"), 3)
-        let access = try String(contentsOfFile: directory + "/access.log", encoding: .utf8)
-        XCTAssertEqual(access.components(separatedBy: "POST /api/process-image HTTP/2.0 200").count - 1, 3, access)
+        XCTAssertEqual(nginx.accessLog.components(separatedBy: "POST /api/process-image HTTP/2.0 200").count - 1, 3, nginx.accessLog)
     }
 
-    /// A CA and a certificate for localhost and 127.0.0.1 signed by it.
-    private func makeCertificates(in directory: String) throws {
-        let steps: [[String]] = [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-             "-subj", "/CN=process-jobs test CA", "-keyout", "ca.key", "-out", "ca.crt",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost",
-             "-keyout", "server.key", "-out", "server.csr"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-             "-out", "server.crt", "-extfile", "san.ext"],
-        ]
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
-        for arguments in steps {
-            let result = try shell("/bin/sh", ["-c", "cd \"$0\" && exec openssl \"$@\"", directory] + arguments, timeout: 30)
-            guard result.status == 0 else { throw XCTSkip("openssl \(arguments[0]) failed: \(result.stderr)") }
-        }
+    /// Requests started together share one HTTP/2 connection: one TLS handshake per run, not one
+    /// per request slot (they used to open 16 connections before multiplexing onto one).
+    func testHTTP2RequestsShareOneConnection() throws {
+        let nginx = try Nginx()
+        defer { nginx.stop() }
+        try db.insertJobs("generate-image", count: 40)
+        var env = environment(app: nil)
+        env["APP_URL"] = nginx.url
+        env["CURL_CA_BUNDLE"] = nginx.caFile
+        let result = try runBinary(["run", "--concurrency", "16", "--log-format", "json"], environment: env)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try db.count(where: "status = 'completed'"), 40)
+        let posts = nginx.accessLog.split(separator: "\n").filter { $0.contains(" POST ") }
+        XCTAssertEqual(posts.count, 40)
+        let connections = Set(posts.map { $0.split(separator: " ")[0] })
+        XCTAssertEqual(connections.count, 1, "connections used: \(connections.sorted())")
+        print("HTTP/2: 40 requests at --concurrency 16 over \(connections.count) connection(s)")
     }
 }

@@ -12,6 +12,7 @@ final class BadConfigurationTests: IntegrationTestCase {
         try db.insertJob("generate-image")
         let urls = ["not a url", "http://", "https://:443", "http://127.0.0.1:99999", "http://127.0.0.1:0",
                     "https://app.example.com/p?x=1", "https://app.example.com/#f", "https://user:s3cret@app.example.com",
+                    "user:s3cret@app.example.com", "user:s3cret@app.example.com/p?q", "https://user:s3cret@[::1",
                     "http://exa mple.com", "ftp://app.example.com", "https//app.example.com", "https://[::1"]
         for url in urls {
             let fromEnvironment = try runBinary(["run"], environment: ["DATABASE_URL": databaseURL, "SUPABASE_SERVICE_ROLE_KEY": "k",
@@ -107,11 +108,43 @@ final class BadConfigurationTests: IntegrationTestCase {
             (["--batch-size", "10001"], "--batch-size"), (["--batch-size", "abc"], "--batch-size"),
             (["--concurrency", "0"], "--concurrency"), (["--concurrency", "1.5"], "--concurrency"),
             (["--every", "-1s"], "--every"),
+            (["--every", "0.0001"], "--every"), (["--every", "999ms"], "--every"),
         ]
         for check in cases {
             let result = try runBinary(["run"] + check.arguments, environment: ["DATABASE_URL": databaseURL, "SUPABASE_SERVICE_ROLE_KEY": "k"])
             XCTAssertEqual(result.status, 64, "\(check.arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(check.flag), "\(check.arguments) names the flag: \(result.stderr)")
+        }
+    }
+
+    /// Negative numbers are values, not flags: the error gives the range, not "Missing value".
+    func testNegativeNumbersGetTheRange() throws {
+        let cases: [(arguments: [String], words: String)] = [
+            (["--batch-size", "-5"], "--batch-size must be between 1 and 10000, not -5"),
+            (["--concurrency", "-3"], "--concurrency must be between 1 and 1024, not -3"),
+            (["--batch-size=-5"], "--batch-size must be between 1 and 10000, not -5"),
+        ]
+        for check in cases {
+            let result = try runBinary(["run"] + check.arguments, environment: ["DATABASE_URL": databaseURL, "SUPABASE_SERVICE_ROLE_KEY": "k"])
+            XCTAssertEqual(result.status, 64, "\(check.arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(check.words), "\(check.arguments): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("Missing value"), result.stderr)
+        }
+    }
+
+    /// A FIFO (or any file that is not a regular file) as --token-file is refused at once instead
+    /// of waiting forever for a writer.
+    func testTokenFileThatIsNotARegularFileIsRefusedAtOnce() throws {
+        let directory = NSTemporaryDirectory() + "pj-fifo-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        XCTAssertEqual(mkfifo(directory + "/fifo", 0o600), 0)
+        for path in [directory + "/fifo", "/dev/zero"] {
+            let started = Date()
+            let result = try runBinary(["run", "--token-file", path], environment: ["DATABASE_URL": databaseURL], timeout: 20)
+            XCTAssertEqual(result.status, 78, "\(path): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("is not a regular file"), result.stderr)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 5)
         }
     }
 }

@@ -102,7 +102,7 @@ final class CommandLineTests: IntegrationTestCase {
     func testRepeatModeRunsSeveralTimesAndStopsInTime() throws {
         let app = try startApp()
         let started = Date()
-        let result = try runBinary(["run", "--every", "0.5s", "--for", "2s", "--log-format", "json"],
+        let result = try runBinary(["run", "--every", "1s", "--for", "3s", "--log-format", "json"],
                                    environment: environment(app: app), timeout: 30)
         XCTAssertEqual(result.status, 0, result.stderr)
         let runs = result.stderr.split(separator: "\n").filter { $0.contains("\"msg\":\"run done\"") }.count

@@ -117,7 +117,7 @@ final class MetricsTests: IntegrationTestCase {
 
     func testEveryRunOfRepeatModeRewritesTheFile() throws {
         let app = try startApp()
-        let child = try startBinary(["run", "--every", "200ms", "--for", "20s", "--metrics-file", path],
+        let child = try startBinary(["run", "--every", "1s", "--for", "20s", "--metrics-file", path],
                                     environment: environment(app: app))
         defer { child.signal(SIGTERM); _ = child.wait(timeout: 30); child.cleanUp() }
         var seen = Set<Double>()

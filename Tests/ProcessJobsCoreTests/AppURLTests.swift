@@ -119,4 +119,25 @@ final class AppURLTests: XCTestCase {
             XCTAssertFalse(message.contains("s3cret"), message)
         }
     }
+
+    /// Credentials in the text are never printed, whatever else is wrong with it.
+    func testRefusalsNeverPrintCredentials() {
+        for text in ["user:s3cret@app.example.com", "user:s3cret@app.example.com/p?q", "https://user:s3cret@app.example.com",
+                     "https://user:s3cret@[::1", "ftp://user:s3cret@app.example.com", "https://user:s3cret@app.example.com/?x=1",
+                     "https://user:s3cret@app example.com"] {
+            guard let message = refusal(text) else { XCTFail(text); continue }
+            XCTAssertFalse(message.contains("s3cret"), message)
+        }
+    }
+
+    func testOrigins() throws {
+        XCTAssertEqual(try AppURL("https://App.Example/base").origin, .init(scheme: "https", host: "app.example", port: 443))
+        XCTAssertEqual(try AppURL("http://localhost:3000").origin, .init(scheme: "http", host: "localhost", port: 3000))
+        XCTAssertEqual(try AppURL("http://[::1]").origin, .init(scheme: "http", host: "[::1]", port: 80))
+        XCTAssertEqual(try AppURL.routeOrigin("https://hooks.example:8443/x?key=1", allowInsecureHTTP: false),
+                       .init(scheme: "https", host: "hooks.example", port: 8443))
+        XCTAssertThrowsError(try AppURL.routeOrigin("http://hooks.example/x", allowInsecureHTTP: false))
+        XCTAssertNoThrow(try AppURL.routeOrigin("http://hooks.example/x", allowInsecureHTTP: true))
+        XCTAssertThrowsError(try AppURL.routeOrigin("https://a:b@hooks.example/x", allowInsecureHTTP: true))
+    }
 }

@@ -36,6 +36,20 @@ final class EndpointProbeTests: XCTestCase {
         XCTAssertFalse(request.headers.contains { $0.hasPrefix("X-Job-") || $0.hasPrefix("Idempotency-Key") })
     }
 
+    /// A route at another origin without a token of its own is probed without Authorization.
+    func testRequestWithoutTokenHasNoAuthorization() {
+        let request = EndpointProbe.request(url: "https://hooks.example/x", token: nil)
+        XCTAssertFalse(request.headers.contains { $0.lowercased().hasPrefix("authorization") }, "\(request.headers)")
+    }
+
+    /// A certificate problem points at CURL_CA_BUNDLE, not at starting the app.
+    func testUnreachableDetailFitsTheFailure() {
+        let tls = EndpointProbe.Result.unreachable("request not sent: SSL certificate problem: unable to get local issuer certificate (curl 60)")
+        XCTAssertTrue(tls.detail.contains("CURL_CA_BUNDLE"), tls.detail)
+        let refused = EndpointProbe.Result.unreachable("request not sent: Failed to connect to 127.0.0.1 port 9 (curl 7)")
+        XCTAssertTrue(refused.detail.hasSuffix("start the app or fix the app URL"), refused.detail)
+    }
+
     func testDetailNeverCarriesTheToken() {
         for result in [EndpointProbe.Result.accepted(status: 400), .tokenRejected(status: 401), .unreachable("x")] {
             XCTAssertFalse(result.detail.contains("t0k"))
@@ -46,11 +60,16 @@ final class EndpointProbeTests: XCTestCase {
     private final class ScriptedTransport: Transport {
         var answers: [String: Exchange]
         var started: [(Request, Int)] = []
+        /// Every request started, kept after an abort.
+        var sent: [Request] = []
         var aborted = false
 
         init(_ answers: [String: Exchange]) { self.answers = answers }
 
-        func start(_ request: Request, tag: Int) { started.append((request, tag)) }
+        func start(_ request: Request, tag: Int) {
+            started.append((request, tag))
+            sent.append(request)
+        }
 
         func wait(timeout: Double, watching descriptor: Int32?) -> [Completion] {
             let ready = started.filter { answers[$0.0.url] != nil }
@@ -69,11 +88,20 @@ final class EndpointProbeTests: XCTestCase {
         let transport = ScriptedTransport(["http://a/1": response(400), "http://a/2": response(401)])
         let results = EndpointProbe.probe(
             [.init(type: "x", url: "http://a/2"), .init(type: "y", url: "http://a/1"), .init(type: "z", url: "http://a/3")],
-            token: "t", transport: transport, timeout: 0.05)
+            token: { $0.type == "y" ? nil : "t" }, transport: transport, timeout: 0.05)
         XCTAssertEqual(results[0], .tokenRejected(status: 401))
         XCTAssertEqual(results[1], .accepted(status: 400))
         guard case .unreachable(let message) = results[2] else { return XCTFail("\(results[2])") }
         XCTAssertTrue(message.contains("no answer within"), message)
         XCTAssertTrue(transport.aborted)
+    }
+
+    func testProbeSendsEachTargetItsOwnToken() {
+        let transport = ScriptedTransport([:])
+        _ = EndpointProbe.probe([.init(type: "x", url: "http://a/1"), .init(type: "y", url: "http://b/1")],
+                                token: { $0.type == "y" ? nil : "t" }, transport: transport, timeout: 0.01)
+        let sent = Dictionary(uniqueKeysWithValues: transport.sent.map { ($0.url, $0.headers) })
+        XCTAssertTrue(sent["http://a/1"]?.contains("Authorization: Bearer t") ?? false)
+        XCTAssertFalse(sent["http://b/1"]?.contains { $0.hasPrefix("Authorization") } ?? true)
     }
 }

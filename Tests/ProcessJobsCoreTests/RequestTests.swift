@@ -24,6 +24,13 @@ final class RequestTests: XCTestCase {
         ])
     }
 
+    /// A route at another origin without a token of its own gets no Authorization header at all.
+    func testNoTokenNoAuthorizationHeader() {
+        let request = Request.forJob(job(retryCount: 0), body: "{}", url: "https://hooks.example/x", token: nil)
+        XCTAssertFalse(request.headers.contains { $0.lowercased().hasPrefix("authorization") }, "\(request.headers)")
+        XCTAssertEqual(request.headers.count, 6)
+    }
+
     func testAttemptCountsFromOne() {
         for (retryCount, attempt) in [(0, "1"), (1, "2"), (3, "4")] {
             let request = Request.forJob(job(retryCount: retryCount), body: "{}", url: "https://a.b/x", token: "t")

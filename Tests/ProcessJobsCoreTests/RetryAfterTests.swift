@@ -50,6 +50,57 @@ final class RetryAfterTests: XCTestCase {
         }
     }
 
+    /// Years far outside what a clock can say (3×10¹¹, Int.max, negative) used to overflow the
+    /// day arithmetic and trap: such a date is no date, and a Date header like it is absent.
+    func testHostileYearsAreNilNotATrap() {
+        let years = ["300000000000", "9223372036854775807", "-9223372036854775808", "-1", "0", "99999", "+2026", "10000"]
+        for year in years {
+            let value = "Sun, 06 Nov \(year) 08:49:37 GMT"
+            XCTAssertNil(RetryAfter.imfFixdate(value), value)
+            XCTAssertNil(RetryAfter.seconds(value, responseDate: nil, now: 0), value)
+            XCTAssertEqual(RetryAfter.seconds("Sun, 06 Nov 1994 08:49:37 GMT", responseDate: value, now: rfcExample - 90), 90, value)
+        }
+        XCTAssertEqual(RetryAfter.imfFixdate("Fri, 31 Dec 9999 23:59:59 GMT"), 253_402_300_799)
+        XCTAssertEqual(RetryAfter.imfFixdate("Mon, 01 Jan 0001 00:00:00 GMT"), -62_135_596_800)
+    }
+
+    /// The largest delay-seconds an Int holds is a number, not a trap; the retry policy caps it.
+    func testHugeDelaySeconds() {
+        XCTAssertEqual(RetryAfter.seconds("9223372036854775807", responseDate: nil, now: 0), 9_223_372_036_854_775_807)
+    }
+
+    /// Property: whatever the app (or anyone on the path) sends as Retry-After and Date, the
+    /// result is nil or a finite delay >= 0, and nothing traps. Inputs are built from the pieces a
+    /// date is made of, with numbers of every size, plus random bytes; seeded, so a failure repeats.
+    func testAnyHeaderValuesGiveNilOrAFiniteDelay() {
+        var random = SplitMix64(seed: 2026)
+        let numbers = ["0", "1", "-1", "06", "9999", "10000", "300000000000", "9223372036854775807", "-9223372036854775808",
+                       "99999999999999999999", "+5", "", "1e9", "0x10", "٣"]
+        let words = ["Sun,", "Mon,", "Nov", "Feb", "GMT", "UTC", "08:49:37", "23:59:60", "99:99:99", "-1:-1:-1", ",", " "]
+        func piece() -> String {
+            switch random.next() % 4 {
+            case 0: return numbers[Int(random.next() % UInt64(numbers.count))]
+            case 1: return words[Int(random.next() % UInt64(words.count))]
+            case 2: return String(decoding: (0..<(random.next() % 8)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, as: UTF8.self)
+            default: return String(Int64(bitPattern: random.next()))
+            }
+        }
+        func number() -> String { random.next() % 2 == 0 ? numbers[Int(random.next() % UInt64(numbers.count))] : String(Int64(bitPattern: random.next())) }
+        func value() -> String {
+            if random.next() % 2 == 0 {  // date-shaped: every field a number of any size
+                return "Sun, \(number()) Nov \(number()) \(number()):\(number()):\(number()) GMT"
+            }
+            return (0..<(1 + random.next() % 7)).map { _ in piece() }.joined(separator: random.next() % 3 == 0 ? "" : " ")
+        }
+        for _ in 0..<50_000 {
+            let retryAfter = value(), date = value()
+            let now = Double(Int64(bitPattern: random.next()) >> 20)
+            if let seconds = RetryAfter.seconds(retryAfter, responseDate: date, now: now) {
+                XCTAssertTrue(seconds.isFinite && seconds >= 0, "\(retryAfter.debugDescription) / \(date.debugDescription): \(seconds)")
+            }
+        }
+    }
+
     func testImfFixdate() {
         XCTAssertEqual(RetryAfter.imfFixdate("Sun, 06 Nov 1994 08:49:37 GMT"), rfcExample)
         XCTAssertEqual(RetryAfter.imfFixdate("Thu, 01 Jan 1970 00:00:00 GMT"), 0)

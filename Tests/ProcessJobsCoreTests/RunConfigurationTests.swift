@@ -233,4 +233,33 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertEqual(try resolve { $0.routes = ["resize=/r"]; $0.routeConcurrency = ["resize=3"] }.settings.routeConcurrency,
                        ["resize": 3])
     }
+
+    /// Absolute route URLs follow the app URL's rules: plain http only to loopback unless
+    /// allowed, no credentials (and none printed).
+    func testAbsoluteRouteURLsAreChecked() throws {
+        assertUsage({ $0.routes = ["generate-image=http://hooks.example.com/x"] }, mentions: "--allow-insecure-http")
+        assertUsage({ $0.routes = ["generate-image=http://hooks.example.com/x"] }, mentions: "--route generate-image: ")
+        XCTAssertNoThrow(try resolve { $0.routes = ["generate-image=http://hooks.example.com/x"]; $0.allowInsecureHTTP = true })
+        XCTAssertNoThrow(try resolve { $0.routes = ["generate-image=http://127.0.0.1:9000/x"] })
+        XCTAssertNoThrow(try resolve { $0.routes = ["generate-image=https://hooks.example.com/x?key=1"] })
+        for route in ["generate-image=https://user:s3cret@hooks.example.com/x", "generate-image=https://s3cret@hooks.example.com",
+                      "generate-image=https://:s3cret@[::1]:8443/x"] {
+            guard case .usage(let text)? = failure([:], { $0.routes = [route] }) else { return XCTFail(route) }
+            XCTAssertTrue(text.contains("credentials"), text)
+            XCTAssertTrue(text.contains("--route-token"), text)
+            XCTAssertFalse(text.contains("s3cret"), text)
+        }
+        // A route that is removed or not claimed is still checked: a typo is a typo.
+        assertUsage({ $0.routes = ["generate-image=https://:99999/x"] }, mentions: "valid host")
+    }
+
+    func testRouteTokenFlags() throws {
+        let configuration = try resolve { $0.routes = ["hook=https://hooks.example.com/x"]; $0.routeTokens = ["hook=/etc/hook-token"] }
+        XCTAssertEqual(configuration.routeTokenFiles, ["hook": "/etc/hook-token"])
+        XCTAssertEqual(configuration.foreignTypes, ["hook"])
+        for text in ["hook", "hook=", "=x"] {
+            assertUsage({ $0.routes = ["hook=/x"]; $0.routeTokens = [text] }, mentions: "must look like TYPE=FILE")
+        }
+        assertUsage({ $0.routeTokens = ["resize=/etc/t"] }, mentions: "--route-token resize: no such route")
+    }
 }

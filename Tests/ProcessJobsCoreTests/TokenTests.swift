@@ -151,6 +151,18 @@ final class TokenTests: XCTestCase {
         }
     }
 
+    /// A FIFO would block the read until a writer comes (forever, under a timer); a device may
+    /// never end. Anything but a regular file is refused before a byte is read.
+    func testOnlyARegularFileIsRead() throws {
+        let fifo = directory.appendingPathComponent("fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for path in [fifo, "/dev/zero", directory.path] {
+            let error = configError { try Token.load(tokenFile: path, environment: [:]) { _ in } }
+            guard case .configuration(let text)? = error else { XCTFail("\(path): \(String(describing: error))"); continue }
+            XCTAssertTrue(text.contains("is not a regular file"), text)
+        }
+    }
+
     func testWorldReadableFileWarns() throws {
         let file = try write("s3cr3t\n", to: "token", mode: 0o644)
         var warnings: [String] = []

@@ -60,6 +60,22 @@ final class VerdictTests: XCTestCase {
         }
     }
 
+    /// 429 and 503 ask to slow down; a reverse proxy's 502 and 504 (the app down behind it) too.
+    func testStatusesThatPauseTheRoute() {
+        for status in [429, 502, 503, 504] { XCTAssertTrue(Verdict.pausesRoute(status: status), "\(status)") }
+        for status in [200, 400, 401, 408, 425, 500, 501, 505, 599] { XCTAssertFalse(Verdict.pausesRoute(status: status), "\(status)") }
+    }
+
+    /// Hostile header values never trap and never become a delay: a date no clock can reach is absent.
+    func testHostileRetryAfterAndDateAreAbsent() {
+        let absurd = "Sun, 06 Nov 300000000000 08:49:37 GMT"
+        XCTAssertEqual(classify(503, headers: .init(retryAfter: absurd)), .transient(error: "HTTP 503", retryAfter: nil))
+        XCTAssertEqual(classify(429, headers: .init(retryAfter: "Sun, 06 Nov 1994 08:50:37 GMT", date: absurd), now: 784_111_777),
+                       .transient(error: "HTTP 429", retryAfter: 60))
+        XCTAssertEqual(classify(503, headers: .init(retryAfter: String(repeating: "9", count: 5000))),
+                       .transient(error: "HTTP 503", retryAfter: nil))
+    }
+
     func testOtherServerErrorsAreTransient() {
         for status in [501, 505, 520, 599] {
             XCTAssertEqual(classify(status, "oops"), .transient(error: "HTTP \(status): oops", retryAfter: nil), "\(status)")
@@ -98,6 +114,14 @@ final class VerdictTests: XCTestCase {
             XCTAssertTrue(bare.hasPrefix("HTTP \(status)"), bare)
             XCTAssertFalse(bare.contains(" to "), bare)
         }
+    }
+
+    /// A Location of any length makes a message of bounded length.
+    func testLongLocationIsCut() {
+        let location = "https://new.example/" + String(repeating: "x", count: 100_000)
+        guard case .permanent(let error) = classify(307, headers: .init(location: location)) else { return XCTFail("not permanent") }
+        XCTAssertLessThanOrEqual(error.count, Verdict.maxErrorLength)
+        XCTAssertTrue(error.hasSuffix("not followed for a POST; point the app URL at the final address"), error)
     }
 
     // MARK: transport failures

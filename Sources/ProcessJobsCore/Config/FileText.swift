@@ -13,11 +13,14 @@ public struct FileText: Sendable {
         case missing
         case unreadable(String)
         case tooLarge
+        /// A FIFO, a device, a directory: reading it could block forever or never end.
+        case notRegular
     }
 
-    /// Reads at most `limit` bytes; a longer file is refused, not cut.
+    /// Reads at most `limit` bytes of a regular file; a longer file is refused, not cut.
     public static func load(_ path: String, limit: Int = 1 << 20) throws(Failure) -> FileText {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO with no writer returns at once, so it can be refused below.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw .missing }
@@ -26,6 +29,7 @@ public struct FileText: Sendable {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegular }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

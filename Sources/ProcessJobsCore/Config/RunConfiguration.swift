@@ -11,6 +11,8 @@ public struct RunFlags: Sendable {
     public var jobTypes: [String] = []
     public var routes: [String] = []
     public var routeConcurrency: [String] = []
+    /// "TYPE=FILE": the bearer token for that route (read like --token-file).
+    public var routeTokens: [String] = []
     public var appURL: String?
     public var backoffBase: String?
     public var backoffMax: String?
@@ -27,6 +29,11 @@ public struct RunConfiguration: Sendable {
     public var routes: Routes
     /// Job type to full URL, for the types this run claims.
     public var targets: [String: String]
+    /// Claimed types whose URL is at another origin than the app's: the service-role key is
+    /// never sent there.
+    public var foreignTypes: Set<String>
+    /// Job type to the file holding that route's own token (--route-token).
+    public var routeTokenFiles: [String: String]
 
     /// The app URL: --app-url, else NEXT_PUBLIC_APP_URL, else APP_URL, else http://localhost:3000
     /// (the Edge Function's order).
@@ -100,12 +107,36 @@ public struct RunConfiguration: Sendable {
             throw .configuration("\(error)")
         }
 
+        // Every URL a request may go to follows the app URL's rules.
+        var origins: [String: AppURL.Origin] = [:]
+        for (type, target) in routes.table where !target.hasPrefix("/") {
+            do {
+                origins[type] = try AppURL.routeOrigin(target, allowInsecureHTTP: flags.allowInsecureHTTP)
+            } catch {
+                throw .usage("--route \(type): \(error.description)")
+            }
+        }
+        var routeTokenFiles: [String: String] = [:]
+        for text in flags.routeTokens {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw .usage("--route-token '\(text)' must look like TYPE=FILE (a file holding that route's token)")
+            }
+            guard routes.target(for: parts[0]) != nil else {
+                throw .usage("--route-token \(parts[0]): no such route")
+            }
+            routeTokenFiles[parts[0]] = parts[1]
+        }
+
         let claimed = flags.jobTypes.isEmpty ? routes.types : flags.jobTypes
         var targets: [String: String] = [:]
+        var foreignTypes: Set<String> = []
         for type in claimed {
             targets[type] = appURL.resolve(routes.target(for: type)!)
+            if let origin = origins[type], origin != appURL.origin { foreignTypes.insert(type) }
         }
-        return RunConfiguration(settings: settings, appURL: appURL, routes: routes, targets: targets)
+        return RunConfiguration(settings: settings, appURL: appURL, routes: routes, targets: targets,
+                                foreignTypes: foreignTypes, routeTokenFiles: routeTokenFiles)
     }
 
     private static func duration(_ text: String?, _ flag: String, default value: Double) throws(ConfigError) -> Double {

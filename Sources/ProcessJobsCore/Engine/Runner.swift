@@ -12,7 +12,7 @@ public final class Runner {
     private let targets: [String: String]
     /// The claimed types in a fixed order, for quotas (computed once: the loop asks every turn).
     private let types: [String]
-    private let token: Token
+    private let credentials: Credentials
     private let stop: StopSignal?
     private let log: Logger
     private let clock: MonotonicClock
@@ -29,9 +29,11 @@ public final class Runner {
     private var summary = RunSummary()
     private var stopReason: StopReason?
     private var signalsSeen = 0
+    /// SIGHUPs before this run were the repeat loop's to act on.
+    private var hangupsSeen: Int
     private var graceDeadline: Double?
     private var unsentInARow = 0
-    /// Routes the app asked to slow down (429/503), until a monotonic time (infinity: this run).
+    /// Routes the app asked to slow down (429, 502, 503, 504), until a monotonic time (infinity: this run).
     private var pausedUntil: [String: Double] = [:]
 
     // Claim pacing: see RunSettings.idleClaimInterval.
@@ -43,14 +45,15 @@ public final class Runner {
     private var pendingTick: (outcomes: [PendingOutcome], claim: JobStore.Claim?, started: Double)?
 
     public init(store: JobStore, transport: any Transport, settings: RunSettings, targets: [String: String],
-                token: Token, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
+                credentials: Credentials, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
         self.store = store
         self.transport = transport
         self.settings = settings
         self.targets = targets
         self.types = targets.keys.sorted()
-        self.token = token
+        self.credentials = credentials
         self.stop = stop
+        self.hangupsSeen = stop?.hangups() ?? 0
         self.log = log
         self.clock = MonotonicClock()
         self.random = SplitMix64(seed: settings.seed ?? SplitMix64.systemSeed())
@@ -270,7 +273,7 @@ public final class Runner {
             nextTag += 1
             inFlight[tag] = (job, clock.now())
             inFlightByType[job.type, default: 0] += 1
-            transport.start(Request.forJob(job, body: body, url: url, token: token.value), tag: tag)
+            transport.start(Request.forJob(job, body: body, url: url, token: credentials.token(for: job.type)?.value), tag: tag)
         }
         // Jobs held back by a route limit keep their place at the front of the queue.
         if !skipped.isEmpty {
@@ -291,7 +294,7 @@ public final class Runner {
         case .transient(let error, let retryAfter):
             unsentInARow = 0
             outcome = failedAttempt(job, error: error, retryAfter: retryAfter)
-            if status == 429 || status == 503 { pauseRoute(job.type, retryAfter: retryAfter, status: status!) }
+            if let status, Verdict.pausesRoute(status: status) { pauseRoute(job.type, retryAfter: retryAfter, status: status) }
         case .permanent(let error):
             unsentInARow = 0
             outcome = .fail(error: error)
@@ -350,6 +353,10 @@ public final class Runner {
 
     private func noticeSignals() {
         guard let stop else { return }
+        if stop.hangups() > hangupsSeen {
+            hangupsSeen = stop.hangups()
+            log.notice("SIGHUP: this run goes on unchanged; in repeat mode (--every) the next run re-reads the token files")
+        }
         let count = stop.received()
         guard count > signalsSeen else { return }
         signalsSeen = count

@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// SIGTERM and SIGINT as a counter plus a self-pipe, so a transport blocked in poll() wakes up.
-/// The handler only increments and write()s: both async-signal-safe.
+/// SIGTERM and SIGINT as a counter plus a self-pipe, so a transport blocked in poll() wakes up;
+/// SIGHUP as a counter of its own (reload the token files). The handlers only increment and
+/// write(): both async-signal-safe.
 public final class StopSignal: @unchecked Sendable {
     /// Read end of the pipe: a transport adds it to the descriptors it waits on.
     public let wakeDescriptor: Int32
@@ -21,9 +22,12 @@ public final class StopSignal: @unchecked Sendable {
         signalWriteDescriptor = fds[1]
     }
 
-    /// Installs the handlers (once per process); SIGPIPE is ignored so a closed socket is an error, not a death.
+    /// Installs the handlers (once per process). SIGPIPE is ignored so a closed socket is an
+    /// error, not a death; SIGUSR1 and SIGUSR2 mean nothing here, so they kill nothing either.
     public func install() {
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGUSR1, SIG_IGN)
+        signal(SIGUSR2, SIG_IGN)
         var action = sigaction()
         #if canImport(Glibc)
         action.__sigaction_handler.sa_handler = { _ in
@@ -35,6 +39,16 @@ public final class StopSignal: @unchecked Sendable {
         sigemptyset(&action.sa_mask)
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        var hangup = sigaction()
+        #if canImport(Glibc)
+        hangup.__sigaction_handler.sa_handler = { _ in
+            hangupCount += 1
+            var byte: UInt8 = 1
+            _ = write(signalWriteDescriptor, &byte, 1)
+        }
+        #endif
+        sigemptyset(&hangup.sa_mask)
+        sigaction(SIGHUP, &hangup, nil)
     }
 
     /// How many stop signals have arrived; drains the pipe so the next wait blocks again.
@@ -43,19 +57,27 @@ public final class StopSignal: @unchecked Sendable {
         while read(wakeDescriptor, &buffer, buffer.count) > 0 {}
         return Int(signalCount)
     }
+
+    /// How many SIGHUPs have arrived.
+    public func hangups() -> Int { Int(hangupCount) }
 }
 
-// Globals because a C signal handler cannot capture context; written only by the handler.
+// Globals because a C signal handler cannot capture context; written only by the handlers.
 nonisolated(unsafe) private var signalCount: sig_atomic_t = 0
+nonisolated(unsafe) private var hangupCount: sig_atomic_t = 0
 nonisolated(unsafe) private var signalWriteDescriptor: Int32 = -1
 
 extension StopSignal {
-    /// Sleeps up to `seconds`, waking early on a stop signal; true when one arrived.
+    /// Sleeps up to `seconds`, waking early on a stop signal (not on a SIGHUP); true when one arrived.
     public func sleep(seconds: Double) -> Bool {
-        if seconds > 0 {
+        let clock = MonotonicClock()
+        let deadline = clock.now() + seconds
+        while received() == 0 {
+            let left = deadline - clock.now()
+            guard left > 0 else { return false }
             var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
-            _ = poll(&descriptor, 1, Int32((seconds * 1000).rounded(.up)))
+            _ = poll(&descriptor, 1, Int32((left * 1000).rounded(.up)))
         }
-        return received() > 0
+        return true
     }
 }

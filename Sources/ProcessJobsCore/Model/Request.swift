@@ -11,18 +11,19 @@ public struct Request: Sendable, Equatable {
         self.body = body
     }
 
-    /// The contract's request for `job`: its body, and the six headers plus User-Agent.
+    /// The contract's request for `job`: its body, and the six headers plus User-Agent; no
+    /// Authorization header without a token (a route at another origin, see `Credentials`).
     /// Job ids are uuids and types are checked printable ASCII, so no header can be split.
-    public static func forJob(_ job: ClaimedJob, body: String, url: String, token: String) -> Request {
+    public static func forJob(_ job: ClaimedJob, body: String, url: String, token: String?) -> Request {
         Request(url: url, headers: [
             "Content-Type: application/json",
-            "Authorization: Bearer \(token)",
+            token.map { "Authorization: Bearer \($0)" },
             "Idempotency-Key: \(job.id)",
             "X-Job-Id: \(job.id)",
             "X-Job-Type: \(job.type)",
             "X-Job-Attempt: \(job.attempt)",
             "User-Agent: process-jobs/\(Version.current)",
-        ], body: body)
+        ].compactMap { $0 }, body: body)
     }
 }
 

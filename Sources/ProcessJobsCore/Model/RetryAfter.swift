@@ -13,8 +13,11 @@ public enum RetryAfter {
     /// Unix seconds for an IMF-fixdate, or nil.
     static func imfFixdate(_ text: String) -> Double? {
         let parts = text.split(separator: " ")
+        // The year is four digits (RFC 9110), which also keeps the day arithmetic far from
+        // overflow: a header saying year 300000000000 is no date, not a trap.
         guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
-              let day = Int(parts[1]), let year = Int(parts[3]),
+              parts[3].utf8.count == 4, parts[3].allSatisfy(\.isASCII), parts[3].allSatisfy(\.isNumber),
+              let day = Int(parts[1]), let year = Int(parts[3]), year >= 1,
               let month = months.firstIndex(of: String(parts[2])) else { return nil }
         let clock = parts[4].split(separator: ":")
         guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),

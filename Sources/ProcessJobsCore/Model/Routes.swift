@@ -34,7 +34,7 @@ public struct Routes: Sendable, Equatable {
             }
             guard target.hasPrefix("/") || target.hasPrefix("https://") || target.hasPrefix("http://"),
                   !target.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-                throw Invalid(description: "--route \(type): '\(target)' must be a path starting with / or an http(s) URL")
+                throw Invalid(description: "--route \(type): '\(RedactedURL.text(target))' must be a path starting with / or an http(s) URL")
             }
             map[type] = target
         }

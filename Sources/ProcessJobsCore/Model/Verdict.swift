@@ -84,7 +84,8 @@ extension Verdict {
             }
             return .transient(error: errorMessage(response), retryAfter: retryAfter)
         case 300..<400:
-            let target = response.headers.location.map { " to \($0)" } ?? ""
+            // The Location is the app's (or anyone's) text: bounded like every message.
+            let target = response.headers.location.map { " to \($0.prefix(maxLocationLength))" } ?? ""
             return .permanent(error: "HTTP \(status): redirect\(target) not followed for a POST; point the app URL at the final address")
         case 400..<500:
             return .permanent(error: errorMessage(response))
@@ -107,6 +108,13 @@ extension Verdict {
 
     /// Long enough for any real message, short enough to keep rows and logs readable.
     static let maxErrorLength = 2000
+    static let maxLocationLength = 1000
+
+    /// The answers that ask to slow down rather than blame the job: 429, 503, and a reverse
+    /// proxy's 502 and 504 (the app is down or stuck behind it). The route is paused for them.
+    public static func pausesRoute(status: Int) -> Bool {
+        status == 429 || status == 502 || status == 503 || status == 504
+    }
 }
 
 extension String {

@@ -30,7 +30,7 @@ public struct DryRunListing: Sendable {
             var table = TextTable(headers: ["ID", "TYPE", "ATTEMPT", "DUE", "TARGET"], alignments: [.left, .left, .right, .right, .left])
             for job in jobs {
                 let target = job.payloadType == "object"
-                    ? "POST " + (targets[job.type] ?? "-")
+                    ? "POST " + (targets[job.type].map(RedactedURL.text) ?? "-")
                     : "(fails at once: payload is a JSON \(job.payloadType), not an object)"
                 table.append([job.id, job.type, "\(job.attempt)/\(job.maxRetries + 1)", TimeText.age(job.dueSeconds) + " ago", target])
             }

@@ -48,18 +48,19 @@ public enum EndpointProbe {
             case .unexpected(let status, let detail):
                 "HTTP \(status) (\(detail)): expected 400 for an empty body; see the app's logs"
             case .unreachable(let error):
-                "unreachable: \(error); start the app or fix the app URL"
+                "unreachable: \(error); \(UnreachableAdvice.advice(for: error))"
             }
         }
     }
 
-    /// The probe request: the job request's headers, minus the job's (there is no job).
-    public static func request(url: String, token: String) -> Request {
+    /// The probe request: the job request's headers, minus the job's (there is no job); no
+    /// Authorization without a token, as for the route's jobs (see `Credentials`).
+    public static func request(url: String, token: String?) -> Request {
         Request(url: url, headers: [
             "Content-Type: application/json",
-            "Authorization: Bearer \(token)",
+            token.map { "Authorization: Bearer \($0)" },
             "User-Agent: process-jobs/\(Version.current) (check)",
-        ], body: "{}")
+        ].compactMap { $0 }, body: "{}")
     }
 
     public static func classify(_ exchange: Exchange) -> Result {
@@ -86,9 +87,9 @@ public enum EndpointProbe {
 
     /// Probes every target at once; results in the targets' order. `timeout` bounds the whole
     /// probe (the transport has its own per-request timeout too).
-    public static func probe(_ targets: [Target], token: String, transport: any Transport, timeout: Double) -> [Result] {
+    public static func probe(_ targets: [Target], token: (Target) -> String?, transport: any Transport, timeout: Double) -> [Result] {
         for (tag, target) in targets.enumerated() {
-            transport.start(request(url: target.url, token: token), tag: tag)
+            transport.start(request(url: target.url, token: token(target)), tag: tag)
         }
         var results: [Int: Result] = [:]
         let clock = MonotonicClock()

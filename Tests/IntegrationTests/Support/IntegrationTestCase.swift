@@ -56,7 +56,7 @@ class IntegrationTestCase: XCTestCase {
         let transport = CurlTransport(options: .init(requestTimeout: settings.requestTimeout,
                                                      maxConnections: settings.concurrency), wakeDescriptor: nil)
         let runner = Runner(store: JobStore(connection: connection, lockedBy: lockedBy), transport: transport,
-                            settings: settings, targets: targets, token: try Token.check(token, source: "test"),
+                            settings: settings, targets: targets, credentials: Credentials(appToken: try Token.check(token, source: "test")),
                             stop: nil, log: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try runner.run()
     }
