@@ -318,6 +318,7 @@ public final class Runner {
         let until = retryAfter.map { clock.now() + min($0, settings.retry.cap) } ?? .infinity
         if let current = pausedUntil[type], current >= until { return }
         pausedUntil[type] = until
+        summary.pausedTypes.insert(type)
         log.warning("route paused: the app asked to slow down", metadata: [
             "type": .string(type), "http": .stringConvertible(status),
             "for": .string(retryAfter.map { DurationText.format(min($0, settings.retry.cap)) } ?? "the rest of the run"),
