@@ -85,7 +85,12 @@ public final class Connection {
     /// PQconnectPoll until connected, each wait a poll() on the socket until the deadline.
     private func finishConnecting() throws(PostgresError) {
         guard PQstatus(conn) != CONNECTION_BAD else { throw connectError() }
-        let deadline = waitDeadline(from: Clock.now())
+        let start = Clock.now()
+        var deadline = waitDeadline(from: start)
+        // libpq applies connect_timeout (or PGCONNECT_TIMEOUT) only when it blocks: honour it here.
+        if let connectTimeout = option("connect_timeout").flatMap(Double.init), connectTimeout > 0 {
+            deadline = min(deadline, start + max(2, connectTimeout))
+        }
         var state = PGRES_POLLING_WRITING
         while true {
             switch state {
@@ -96,12 +101,24 @@ public final class Connection {
             default:
                 let events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT
                 guard try waitFor(Int16(events), until: deadline) else {
-                    throw PostgresError(kind: .connect, sqlState: nil, message: timeoutMessage(connecting: true),
-                                        connectionLost: true, timedOut: true)
+                    let message = "the database did not answer within \(Connection.format(deadline - start)) while connecting (--db-timeout, or connect_timeout)"
+                    throw PostgresError(kind: .connect, sqlState: nil, message: message, connectionLost: true, timedOut: true)
                 }
             }
             state = PQconnectPoll(conn)
         }
+    }
+
+    /// The value libpq settled on for a connection option (from the URL, the environment or its default).
+    private func option(_ keyword: String) -> String? {
+        guard let options = PQconninfo(conn) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
     }
 
     private func connectError() -> PostgresError {
@@ -280,7 +297,7 @@ public final class Connection {
         cancel()
         let message = stopped
             ? "the database did not answer within \(Connection.format(Connection.stopWait)) of the stop request; the statement was cancelled"
-            : timeoutMessage(connecting: false)
+            : "the database did not answer within \(Connection.format(timeout)) (--db-timeout); the statement was cancelled"
         return PostgresError(kind: .query, sqlState: nil, message: message, connectionLost: true, timedOut: true)
     }
 
@@ -299,14 +316,11 @@ public final class Connection {
         _ = done.wait(timeout: .now() + .milliseconds(500))
     }
 
-    private func timeoutMessage(connecting: Bool) -> String {
-        let what = connecting ? "connecting" : "the statement"
-        return "the database did not answer within \(Connection.format(timeout)) (--db-timeout, \(what)); "
-            + (connecting ? "gave up" : "the statement was cancelled")
-    }
-
+    /// "2s", "0.75s": durations in messages, as the flags take them.
     static func format(_ seconds: Double) -> String {
-        seconds == seconds.rounded() && seconds < 1e9 ? "\(Int(seconds))s" : "\(seconds)s"
+        let hundredths = (seconds * 100).rounded()
+        if hundredths.truncatingRemainder(dividingBy: 100) == 0 && hundredths < 1e11 { return "\(Int(hundredths / 100))s" }
+        return "\(hundredths / 100)s"
     }
 
     // MARK: Results and errors

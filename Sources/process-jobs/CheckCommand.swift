@@ -65,11 +65,10 @@ struct CheckCommand: ParsableCommand {
         do {
             let connection = try common.open()
             let version = try OperatorStore(connection: connection).serverVersion()
-            report.add(.pass, "database", "\(connection.endpoint), PostgreSQL \(version)")
-            // Characters the encoding cannot hold are stored as \u{hex} text (OutcomeDocument).
-            report.add(connection.serverEncoding == "UTF8" ? .pass : .warn, "encoding",
-                       connection.serverEncoding == "UTF8" ? "server encoding UTF8"
-                           : "server encoding \(connection.serverEncoding), not UTF8: characters in answers and errors that it cannot hold are stored as \\u{hex} text")
+            report.add(.pass, "database", "\(connection.endpoint), PostgreSQL \(version), encoding \(connection.serverEncoding)")
+            if connection.serverEncoding != "UTF8" {
+                report.add(.warn, "encoding", "the database is in \(connection.serverEncoding), not UTF8: characters in answers and errors that it cannot hold are stored as \\u{hex} text")
+            }
             store = OperatorStore(connection: connection)
         } catch {
             let problem = Operator.describe(error)

@@ -27,7 +27,7 @@ final class MigrationTests: IntegrationTestCase {
         let ids = try seedOriginalRows()
         let before = try db.query("SELECT id, job_type, payload::text, status, retry_count, error_message, processed_at::text, completed_at::text, user_id FROM job_queue ORDER BY id")
 
-        let result = try runBinary(["migrate", "--database-url", databaseURL])
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("schema migrated"), result.stderr)
 
@@ -40,9 +40,9 @@ final class MigrationTests: IntegrationTestCase {
     }
 
     func testSecondRunChangesNothing() throws {
-        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0)
         let columns = try db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'job_queue'").values[0][0]
-        let again = try runBinary(["migrate", "--database-url", databaseURL, "--log-format", "json"])
+        let again = try runBinary(["migrate", "--log-format", "json"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
         XCTAssertEqual(try db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'job_queue'").values[0][0], columns)
@@ -65,7 +65,7 @@ final class MigrationTests: IntegrationTestCase {
         try db.query("DROP TABLE job_queue CASCADE")
         // CASCADE took get_next_job() (it returns the table's row type); the others remain.
         try db.query("DROP FUNCTION IF EXISTS get_next_job(), mark_job_processing(uuid), mark_job_completed(uuid), mark_job_failed(uuid, text)")
-        let result = try runBinary(["migrate", "--database-url", databaseURL])
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try Migration.missing(on: db), [])
         let id = try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
@@ -75,8 +75,8 @@ final class MigrationTests: IntegrationTestCase {
     }
 
     func testConcurrentMigrationsBothSucceed() throws {
-        let first = try startBinary(["migrate", "--database-url", databaseURL])
-        let second = try startBinary(["migrate", "--database-url", databaseURL])
+        let first = try startBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
+        let second = try startBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(first.result(timeout: 60).status, 0)
         XCTAssertEqual(second.result(timeout: 60).status, 0)
         XCTAssertEqual(try Migration.missing(on: db), [])
