@@ -360,13 +360,16 @@ public final class Runner {
         }
         let count = stop.received()
         guard count > signalsSeen else { return }
+        // Two signals may arrive during one wait: the first one's stop is never skipped.
+        let first = signalsSeen == 0
         signalsSeen = count
-        if count == 1 {
+        if first {
             log.notice("stop requested: finishing requests in flight, releasing the rest",
                        metadata: ["in_flight": .stringConvertible(inFlight.count), "grace": .string(DurationText.format(settings.grace))])
             requestStop(.signal)
             graceDeadline = clock.now() + settings.grace
-        } else {
+        }
+        if count >= 2 {
             cutInFlight(reason: "a second stop signal arrived")
         }
     }
@@ -395,8 +398,13 @@ public final class Runner {
 
     private func waitTimeout(now: Double) -> Double {
         var deadline = now + 1
-        if !unrecorded.isEmpty { deadline = min(deadline, oldestUnrecorded + settings.recordDelay) }
-        if lastClaimShort && finishedSinceClaim > 0 { deadline = min(deadline, lastClaimTime + settings.idleClaimInterval) }
+        if pendingTick == nil {
+            if !unrecorded.isEmpty { deadline = min(deadline, oldestUnrecorded + settings.recordDelay) }
+            if lastClaimShort && finishedSinceClaim > 0 { deadline = min(deadline, lastClaimTime + settings.idleClaimInterval) }
+        } else if let left = store.connection.secondsLeft {
+            // Recording and claiming wait for the tick out (counting them would spin); its deadline does not.
+            deadline = min(deadline, now + left)
+        }
         if let graceDeadline { deadline = min(deadline, graceDeadline) }
         return max(0, deadline - now)
     }
