@@ -12,17 +12,26 @@ enum Queries {
                    SELECT 1 FROM job_queue
                    WHERE status = 'processing'
                      AND (locked_until < now()
-                          OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $2))))
+                          OR (locked_until IS NULL
+                              AND coalesce(processed_at, created_at, '-infinity') < now() - make_interval(secs => $2))))
         """
 
     /// One round trip per tick: record finished attempts, rescue expired leases, claim due jobs.
     /// $1 outcomes (jsonb array), $2 locked_by, $3 batch limit, $4 job types, $5 per-type quotas,
-    /// $6 lease seconds, $7 whether to rescue.
+    /// $6 lease seconds, $7 whether to rescue, $8 body bytes the claim may still load, $9 whether
+    /// the first job may exceed $8 (nothing is held), $10 --max-payload, $11 largest body
+    /// returned inline (larger ones are read with `bodyChunks`/`smallBody`).
     ///
     /// Concurrency: `recorded` changes only rows still processing under this run's lease (locked_by
     /// and the claim's processed_at match), so a run whose lease was rescued cannot overwrite the
     /// newer attempt; `expired` and `candidate` lock their rows FOR UPDATE SKIP LOCKED, so runners
     /// on any number of hosts take disjoint sets; all times are the database's now().
+    ///
+    /// No value of a row can fail the statement (and with it everyone's outcomes): retry_count
+    /// grows only while below max_retries (so never past 2147483647), NULL or negative counts read
+    /// as 0, NULL timestamps as long ago, and a row's body size is measured, not loaded.
+    /// retry_count counts retries granted, as the original functions did: +1 when a failed attempt
+    /// sends the job back to pending; a job that ends failed keeps its count.
     static let tick = """
         WITH outcome AS (
             SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(
@@ -32,7 +41,9 @@ enum Queries {
         recorded AS (
             UPDATE job_queue j SET
                 status = CASE o.action WHEN 'complete' THEN 'completed' WHEN 'fail' THEN 'failed' ELSE 'pending' END,
-                retry_count = coalesce(j.retry_count, 0) + CASE WHEN o.action IN ('retry', 'fail') THEN 1 ELSE 0 END,
+                retry_count = CASE WHEN o.action = 'retry'
+                    THEN least(greatest(coalesce(j.retry_count, 0), 0)::bigint + 1, 2147483647)::integer
+                    ELSE j.retry_count END,
                 error_message = CASE WHEN o.action = 'complete' THEN NULL ELSE coalesce(o.error, j.error_message) END,
                 result = CASE WHEN o.action = 'complete' THEN o.result ELSE j.result END,
                 run_at = CASE WHEN o.delay IS NULL THEN j.run_at ELSE now() + make_interval(secs => o.delay) END,
@@ -44,36 +55,59 @@ enum Queries {
             RETURNING j.id, j.job_type, j.status, j.retry_count
         ),
         expired AS MATERIALIZED (
-            SELECT q.id, q.locked_by FROM job_queue q
+            SELECT q.id, q.locked_by, greatest(coalesce(q.retry_count, 0), 0) AS retries,
+                   greatest(coalesce(q.retry_count, 0), 0) < coalesce(q.max_retries, 3) AS retry
+            FROM job_queue q
             WHERE $7::boolean AND q.status = 'processing'
               AND (q.locked_until < now()
-                   OR (q.locked_until IS NULL AND coalesce(q.processed_at, q.created_at) < now() - make_interval(secs => $6)))
+                   OR (q.locked_until IS NULL
+                       AND coalesce(q.processed_at, q.created_at, '-infinity') < now() - make_interval(secs => $6)))
               AND NOT EXISTS (SELECT 1 FROM outcome o WHERE o.id = q.id)
             FOR UPDATE SKIP LOCKED
         ),
         rescued AS (
             UPDATE job_queue j SET
-                status = CASE WHEN coalesce(j.retry_count, 0) < coalesce(j.max_retries, 3) THEN 'pending' ELSE 'failed' END,
-                retry_count = coalesce(j.retry_count, 0) + 1,
-                error_message = 'lease expired: ' || coalesce(e.locked_by, 'a worker') || ' did not report an outcome within the lease',
-                completed_at = CASE WHEN coalesce(j.retry_count, 0) < coalesce(j.max_retries, 3) THEN j.completed_at ELSE now() END,
+                status = CASE WHEN e.retry THEN 'pending' ELSE 'failed' END,
+                retry_count = CASE WHEN e.retry THEN e.retries + 1 ELSE j.retry_count END,
+                error_message = 'lease expired: ' || coalesce(e.locked_by, 'a worker') || ' did not report an outcome within the lease'
+                    || CASE WHEN e.retry THEN '' ELSE format('; no retries left (retry_count %s, max_retries %s)',
+                                                             coalesce(j.retry_count, 0), coalesce(j.max_retries, 3)) END,
+                completed_at = CASE WHEN e.retry THEN j.completed_at ELSE now() END,
                 run_at = now(), locked_until = NULL, locked_by = NULL, updated_at = now()
             FROM expired e
             WHERE j.id = e.id
             RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by
         ),
         candidate AS MATERIALIZED (
-            SELECT c.id, c.processed_at
-            FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
-            CROSS JOIN LATERAL (
-                SELECT q.id, q.processed_at, q.created_at FROM job_queue q
-                WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
-                ORDER BY q.created_at
-                LIMIT t.quota
-                FOR UPDATE SKIP LOCKED
-            ) c
-            ORDER BY c.created_at
-            LIMIT $3
+            -- Sizes are measured after both LIMITs, so only the rows this claim may take are sized;
+            -- bodies over --max-payload are never loaded and count for nothing.
+            SELECT s.id, s.processed_at, s.size FROM (
+                SELECT l.id, l.processed_at, b.size,
+                       sum(CASE WHEN b.size <= $10 THEN b.size ELSE 0 END) OVER w AS loaded,
+                       row_number() OVER w AS n
+                FROM (
+                    SELECT c.id, c.processed_at, c.created_at, c.payload, c.user_id
+                    FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
+                    CROSS JOIN LATERAL (
+                        SELECT q.id, q.processed_at, q.created_at, q.payload, q.user_id FROM job_queue q
+                        WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
+                        ORDER BY q.created_at
+                        LIMIT t.quota
+                        FOR UPDATE SKIP LOCKED
+                    ) c
+                    ORDER BY c.created_at
+                    LIMIT $3
+                ) l
+                CROSS JOIN LATERAL (
+                    SELECT coalesce(octet_length(CASE WHEN jsonb_typeof(l.payload) = 'object' THEN
+                        (CASE WHEN l.user_id IS NULL THEN l.payload
+                              ELSE l.payload || jsonb_build_object('userId', l.user_id) END)::text END), 0)::bigint AS size
+                    OFFSET 0  -- kept a subquery: measured once per row, not once per use of size
+                ) b
+                WINDOW w AS (ORDER BY l.created_at, l.id ROWS UNBOUNDED PRECEDING)
+            ) s
+            -- Within the budget; or the first job alone when nothing else is held.
+            WHERE s.loaded <= $8::bigint OR (s.n = 1 AND $9::boolean)
         ),
         claimed AS (
             UPDATE job_queue j SET
@@ -82,22 +116,53 @@ enum Queries {
             FROM candidate c
             WHERE j.id = c.id
             RETURNING j.id, j.job_type, j.retry_count, j.max_retries, j.processed_at,
-                c.processed_at AS previous_processed_at, jsonb_typeof(j.payload) AS payload_type,
-                CASE WHEN jsonb_typeof(j.payload) = 'object' THEN
+                c.processed_at AS previous_processed_at, coalesce(jsonb_typeof(j.payload), 'missing') AS payload_type,
+                c.size,
+                CASE WHEN jsonb_typeof(j.payload) = 'object' AND c.size <= $11::bigint THEN
                     (CASE WHEN j.user_id IS NULL THEN j.payload
                           ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text
                 END AS body
         )
         SELECT 'recorded' AS kind, id, job_type, status, retry_count, NULL::integer AS max_retries,
                NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
-               NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by
+               NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size
         FROM recorded
         UNION ALL
-        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by
+        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL
         FROM rescued
         UNION ALL
-        SELECT 'claimed', id, job_type, 'processing', coalesce(retry_count, 0), coalesce(max_retries, 3),
-               processed_at, previous_processed_at, payload_type, body, NULL
+        SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
+               processed_at, previous_processed_at, payload_type, body, NULL, size
         FROM claimed
         """
+
+    /// A job's request body as one text value, for bodies too big to come inline with the claim
+    /// but small enough for one answer. $1 id, $2 locked_by, $3 the claim's processed_at.
+    /// Read-only, and fenced by the lease: no row when the lease was taken over.
+    static let smallBody = """
+        SELECT (CASE WHEN j.user_id IS NULL THEN j.payload
+                     ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text
+        FROM job_queue j
+        WHERE j.id = $1 AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = $3::timestamptz
+        """
+
+    /// A cursor over a big body's UTF-8 bytes in chunks of $4 bytes (one FETCH each, numbered), so the
+    /// run never holds more than one chunk besides the body it builds: the body is made once by
+    /// the server, not once per chunk, and one snapshot serves every chunk. $1 id, $2 locked_by,
+    /// $3 the claim's processed_at. Declared inside a transaction (a cursor ends with it: no
+    /// session state). Read-only and fenced by the lease like `smallBody`.
+    static let bodyChunks = """
+        DECLARE process_jobs_body NO SCROLL CURSOR FOR
+        SELECT i, octet_length(b.bytes) AS total, substring(b.bytes FROM (i - 1) * $4::int + 1 FOR $4::int) AS chunk
+        FROM job_queue j
+        CROSS JOIN LATERAL (SELECT convert_to((CASE WHEN j.user_id IS NULL THEN j.payload
+                                                    ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text,
+                                              'UTF8') AS bytes
+                            OFFSET 0) b  -- a subquery, so the body is made once
+        CROSS JOIN LATERAL generate_series(1, (octet_length(b.bytes) + $4::int - 1) / $4::int) AS i
+        WHERE j.id = $1 AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = $3::timestamptz
+        """
+
+    /// The next chunk of `bodyChunks`.
+    static let nextBodyChunk = "FETCH 1 FROM process_jobs_body"
 }
