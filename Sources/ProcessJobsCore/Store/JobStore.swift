@@ -151,20 +151,27 @@ public final class JobStore {
             try connection.query(Queries.bodyChunks, fence + [String(Self.bodyChunk)])
             // The first chunk says how big the body is; the rest are written after it.
             guard var chunk = try connection.query(Queries.nextBodyChunk).values.first,
-                  let total = chunk[1].flatMap({ Int($0) }), total > 0 else { return nil }
+                  let total = chunk[2].flatMap({ Int($0) }), total > 0 else { return nil }
             var failure: PostgresError?
             var complete = false
             let body = String(unsafeUninitializedCapacity: total) { buffer -> Int in
                 var filled = 0, expected = 1
                 while true {
-                    guard chunk[0] == String(expected), let text = chunk[2],
-                          let written = ByteaHex.decode(text, into: buffer, at: filled) else { return 0 }
-                    filled += written
-                    expected += 1
-                    if filled == total {
+                    guard chunk[0] == String(expected), var text = chunk[3] else { return 0 }
+                    let fits = text.withUTF8 { utf8 -> Bool in
+                        guard utf8.count <= buffer.count - filled else { return false }
+                        if let source = utf8.baseAddress, let target = buffer.baseAddress {
+                            (target + filled).update(from: source, count: utf8.count)
+                        }
+                        filled += utf8.count
+                        return true
+                    }
+                    guard fits else { return 0 }
+                    if chunk[1] == String(expected) {
                         complete = true
                         return filled
                     }
+                    expected += 1
                     do throws(PostgresError) {
                         guard let next = try connection.query(Queries.nextBodyChunk).values.first else { return 0 }
                         chunk = next

@@ -33,7 +33,7 @@ enum Queries {
     /// retry_count counts retries granted, as the original functions did: +1 when a failed attempt
     /// sends the job back to pending; a job that ends failed keeps its count.
     static let tick = """
-        WITH outcome AS (
+        WITH RECURSIVE outcome AS (
             SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(
                 id uuid, claimed_at timestamptz, action text, error text, result jsonb,
                 delay double precision, previous_processed_at timestamptz)
@@ -78,36 +78,37 @@ enum Queries {
             WHERE j.id = e.id
             RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by
         ),
-        candidate AS MATERIALIZED (
-            -- Sizes are measured after both LIMITs, so only the rows this claim may take are sized;
-            -- bodies over --max-payload are never loaded and count for nothing.
-            SELECT s.id, s.processed_at, s.size FROM (
-                SELECT l.id, l.processed_at, b.size,
-                       sum(CASE WHEN b.size <= $10 THEN b.size ELSE 0 END) OVER w AS loaded,
-                       row_number() OVER w AS n
-                FROM (
-                    SELECT c.id, c.processed_at, c.created_at, c.payload, c.user_id
-                    FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
-                    CROSS JOIN LATERAL (
-                        SELECT q.id, q.processed_at, q.created_at, q.payload, q.user_id FROM job_queue q
-                        WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
-                        ORDER BY q.created_at
-                        LIMIT t.quota
-                        FOR UPDATE SKIP LOCKED
-                    ) c
-                    ORDER BY c.created_at
-                    LIMIT $3
-                ) l
+        locked AS MATERIALIZED (
+            SELECT l.id, l.processed_at, row_number() OVER (ORDER BY l.created_at, l.id) AS n
+            FROM (
+                SELECT c.id, c.processed_at, c.created_at
+                FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
                 CROSS JOIN LATERAL (
-                    SELECT coalesce(octet_length(CASE WHEN jsonb_typeof(l.payload) = 'object' THEN
-                        (CASE WHEN l.user_id IS NULL THEN l.payload
-                              ELSE l.payload || jsonb_build_object('userId', l.user_id) END)::text END), 0)::bigint AS size
-                    OFFSET 0  -- kept a subquery: measured once per row, not once per use of size
-                ) b
-                WINDOW w AS (ORDER BY l.created_at, l.id ROWS UNBOUNDED PRECEDING)
-            ) s
+                    SELECT q.id, q.processed_at, q.created_at FROM job_queue q
+                    WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
+                    ORDER BY q.created_at
+                    LIMIT t.quota
+                    FOR UPDATE SKIP LOCKED
+                ) c
+                ORDER BY c.created_at
+                LIMIT $3
+            ) l
+        ),
+        -- The locked jobs in order, each body measured (not loaded) only while the running sum of
+        -- the bodies to load stays within the budget: one measurement past it, not one per job.
+        -- Bodies over --max-payload are never loaded and count for nothing.
+        walk (n, id, processed_at, size, loaded) AS (
+            SELECT k.n, k.id, k.processed_at, m.size, CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
+            FROM locked k CROSS JOIN LATERAL (\(measure)) m
+            WHERE k.n = 1
+            UNION ALL
+            SELECT k.n, k.id, k.processed_at, m.size, w.loaded + CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
+            FROM walk w JOIN locked k ON k.n = w.n + 1 CROSS JOIN LATERAL (\(measure)) m
+            WHERE w.loaded <= $8::bigint
+        ),
+        candidate AS MATERIALIZED (
             -- Within the budget; or the first job alone when nothing else is held.
-            WHERE s.loaded <= $8::bigint OR (s.n = 1 AND $9::boolean)
+            SELECT id, processed_at, size FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
         ),
         claimed AS (
             UPDATE job_queue j SET
@@ -136,6 +137,16 @@ enum Queries {
         FROM claimed
         """
 
+    /// The size of job k's request body in bytes (0 when the payload is not an object). OFFSET 0
+    /// keeps it a subquery: measured once, however often its result is used.
+    private static let measure = """
+        SELECT coalesce(octet_length(CASE WHEN jsonb_typeof(q.payload) = 'object' THEN
+                   (CASE WHEN q.user_id IS NULL THEN q.payload
+                         ELSE q.payload || jsonb_build_object('userId', q.user_id) END)::text END), 0)::bigint AS size
+        FROM job_queue q WHERE q.id = k.id
+        OFFSET 0
+        """
+
     /// A job's request body as one text value, for bodies too big to come inline with the claim
     /// but small enough for one answer. $1 id, $2 locked_by, $3 the claim's processed_at.
     /// Read-only, and fenced by the lease: no row when the lease was taken over.
@@ -146,20 +157,35 @@ enum Queries {
         WHERE j.id = $1 AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = $3::timestamptz
         """
 
-    /// A cursor over a big body's UTF-8 bytes in chunks of $4 bytes (one FETCH each, numbered), so the
-    /// run never holds more than one chunk besides the body it builds: the body is made once by
-    /// the server, not once per chunk, and one snapshot serves every chunk. $1 id, $2 locked_by,
-    /// $3 the claim's processed_at. Declared inside a transaction (a cursor ends with it: no
-    /// session state). Read-only and fenced by the lease like `smallBody`.
+    /// A cursor over a big body in chunks of about $4 bytes of UTF-8 (one FETCH each, numbered;
+    /// each ends on a character boundary, so it is text of its own), so the run never holds more
+    /// than one chunk besides the body it builds: the body is made once by the server, not once
+    /// per chunk, and one snapshot serves every chunk. $1 id, $2 locked_by, $3 the claim's
+    /// processed_at. Declared inside a transaction (a cursor ends with it: no session state).
+    /// Read-only and fenced by the lease like `smallBody`.
     static let bodyChunks = """
         DECLARE process_jobs_body NO SCROLL CURSOR FOR
-        SELECT i, octet_length(b.bytes) AS total, substring(b.bytes FROM (i - 1) * $4::int + 1 FOR $4::int) AS chunk
+        SELECT c.i, c.count, octet_length(b.bytes) AS total,
+               convert_from(substring(b.bytes FROM c.start + 1 FOR c.stop - c.start), 'UTF8') AS chunk
         FROM job_queue j
         CROSS JOIN LATERAL (SELECT convert_to((CASE WHEN j.user_id IS NULL THEN j.payload
                                                     ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text,
                                               'UTF8') AS bytes
                             OFFSET 0) b  -- a subquery, so the body is made once
-        CROSS JOIN LATERAL generate_series(1, (octet_length(b.bytes) + $4::int - 1) / $4::int) AS i
+        CROSS JOIN LATERAL (SELECT (octet_length(b.bytes) + $4::int - 1) / $4::int AS count) n
+        CROSS JOIN LATERAL (
+            -- Chunk i covers [start, stop): nominal multiples of $4, each moved back to the first
+            -- byte of a character (UTF-8 continuation bytes are 10xxxxxx).
+            SELECT g.i, n.count, bounds.start, bounds.stop
+            FROM generate_series(1, n.count) AS g(i)
+            CROSS JOIN LATERAL (
+                SELECT (SELECT max(p) FILTER (WHERE p = 0 OR get_byte(b.bytes, p) & 192 <> 128)
+                        FROM generate_series(greatest((g.i - 1) * $4::int - 3, 0), (g.i - 1) * $4::int) AS p) AS start,
+                       CASE WHEN g.i = n.count THEN octet_length(b.bytes) ELSE
+                           (SELECT max(p) FILTER (WHERE get_byte(b.bytes, p) & 192 <> 128)
+                            FROM generate_series(g.i * $4::int - 3, g.i * $4::int) AS p) END AS stop
+            ) bounds
+        ) c
         WHERE j.id = $1 AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = $3::timestamptz
         """
 
