@@ -79,7 +79,8 @@ enum Queries {
             RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by
         ),
         locked AS MATERIALIZED (
-            SELECT l.id, l.processed_at, row_number() OVER (ORDER BY l.created_at, l.id) AS n
+            SELECT array_agg(l.id ORDER BY l.created_at, l.id) AS ids,
+                   array_agg(l.processed_at ORDER BY l.created_at, l.id) AS previous
             FROM (
                 SELECT c.id, c.processed_at, c.created_at
                 FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
@@ -97,18 +98,19 @@ enum Queries {
         -- The locked jobs in order, each body measured (not loaded) only while the running sum of
         -- the bodies to load stays within the budget: one measurement past it, not one per job.
         -- Bodies over --max-payload are never loaded and count for nothing.
-        walk (n, id, processed_at, size, loaded) AS (
-            SELECT k.n, k.id, k.processed_at, m.size, CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
-            FROM locked k CROSS JOIN LATERAL (\(measure)) m
-            WHERE k.n = 1
+        walk (n, id, processed_at, size, body, loaded) AS (
+            SELECT 1, k.ids[1], k.previous[1], m.size, m.body, CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
+            FROM locked k CROSS JOIN LATERAL (\(measure(1))) m
+            WHERE cardinality(k.ids) > 0
             UNION ALL
-            SELECT k.n, k.id, k.processed_at, m.size, w.loaded + CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
-            FROM walk w JOIN locked k ON k.n = w.n + 1 CROSS JOIN LATERAL (\(measure)) m
-            WHERE w.loaded <= $8::bigint
+            SELECT w.n + 1, k.ids[w.n + 1], k.previous[w.n + 1], m.size, m.body,
+                   w.loaded + CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
+            FROM walk w CROSS JOIN locked k CROSS JOIN LATERAL (\(measure("w.n + 1"))) m
+            WHERE w.n < cardinality(k.ids) AND w.loaded <= $8::bigint
         ),
         candidate AS MATERIALIZED (
             -- Within the budget; or the first job alone when nothing else is held.
-            SELECT id, processed_at, size FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
+            SELECT id, processed_at, size, body FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
         ),
         claimed AS (
             UPDATE job_queue j SET
@@ -118,11 +120,7 @@ enum Queries {
             WHERE j.id = c.id
             RETURNING j.id, j.job_type, j.retry_count, j.max_retries, j.processed_at,
                 c.processed_at AS previous_processed_at, coalesce(jsonb_typeof(j.payload), 'missing') AS payload_type,
-                c.size,
-                CASE WHEN jsonb_typeof(j.payload) = 'object' AND c.size <= $11::bigint THEN
-                    (CASE WHEN j.user_id IS NULL THEN j.payload
-                          ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text
-                END AS body
+                c.size, c.body
         )
         SELECT 'recorded' AS kind, id, job_type, status, retry_count, NULL::integer AS max_retries,
                NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
@@ -137,15 +135,22 @@ enum Queries {
         FROM claimed
         """
 
-    /// The size of job k's request body in bytes (0 when the payload is not an object). OFFSET 0
-    /// keeps it a subquery: measured once, however often its result is used.
-    private static let measure = """
-        SELECT coalesce(octet_length(CASE WHEN jsonb_typeof(q.payload) = 'object' THEN
-                   (CASE WHEN q.user_id IS NULL THEN q.payload
-                         ELSE q.payload || jsonb_build_object('userId', q.user_id) END)::text END), 0)::bigint AS size
-        FROM job_queue q WHERE q.id = k.id
+    /// The request body of the job at `index` in `k.ids`: its size in bytes (0 when the payload
+    /// is not an object), and the body itself when it comes with the claim (up to $11 and within
+    /// --max-payload). Made once; a bigger body is only measured. OFFSET 0 keeps it a subquery,
+    /// so it is not made again for each use of its columns.
+    private static func measure(_ index: Any) -> String {
+        """
+        SELECT coalesce(octet_length(b.text), 0)::bigint AS size,
+               CASE WHEN octet_length(b.text) <= least($10::bigint, $11::bigint) THEN b.text END AS body
+        FROM (SELECT CASE WHEN jsonb_typeof(q.payload) = 'object' THEN
+                         (CASE WHEN q.user_id IS NULL THEN q.payload
+                               ELSE q.payload || jsonb_build_object('userId', q.user_id) END)::text END AS text
+              FROM job_queue q WHERE q.id = k.ids[\(index)]
+              OFFSET 0) b
         OFFSET 0
         """
+    }
 
     /// A job's request body as one text value, for bodies too big to come inline with the claim
     /// but small enough for one answer. $1 id, $2 locked_by, $3 the claim's processed_at.
