@@ -24,7 +24,7 @@ enum Queries {
     ///
     /// Concurrency: `recorded` changes only rows still processing under this run's lease (locked_by
     /// and the claim's processed_at match), so a run whose lease was rescued cannot overwrite the
-    /// newer attempt; `expired` and `candidate` lock their rows FOR UPDATE SKIP LOCKED, so runners
+    /// newer attempt; `expired` and `locked` lock their rows FOR UPDATE SKIP LOCKED, so runners
     /// on any number of hosts take disjoint sets; all times are the database's now().
     ///
     /// No value of a row can fail the statement (and with it everyone's outcomes): retry_count
@@ -100,7 +100,7 @@ enum Queries {
         -- Bodies over --max-payload are never loaded and count for nothing.
         walk (n, id, processed_at, size, body, loaded) AS (
             SELECT 1, k.ids[1], k.previous[1], m.size, m.body, CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
-            FROM locked k CROSS JOIN LATERAL (\(measure(1))) m
+            FROM locked k CROSS JOIN LATERAL (\(measure("1"))) m
             WHERE cardinality(k.ids) > 0
             UNION ALL
             SELECT w.n + 1, k.ids[w.n + 1], k.previous[w.n + 1], m.size, m.body,
@@ -139,7 +139,7 @@ enum Queries {
     /// is not an object), and the body itself when it comes with the claim (up to $11 and within
     /// --max-payload). Made once; a bigger body is only measured. OFFSET 0 keeps it a subquery,
     /// so it is not made again for each use of its columns.
-    private static func measure(_ index: Any) -> String {
+    private static func measure(_ index: String) -> String {
         """
         SELECT coalesce(octet_length(b.text), 0)::bigint AS size,
                CASE WHEN octet_length(b.text) <= least($10::bigint, $11::bigint) THEN b.text END AS body
