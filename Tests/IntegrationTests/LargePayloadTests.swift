@@ -89,4 +89,31 @@ final class LargePayloadTests: IntegrationTestCase {
         }
         XCTAssertLessThanOrEqual(overlapping, 2, "bodies at the app at once")
     }
+
+    /// A body too big to come with the claim is read after it, byte for byte as PostgreSQL
+    /// prints it (one statement up to 4 MiB, a cursor in chunks beyond), and only under the lease.
+    func testBodiesReadAfterTheClaimAreWholeAndFencedByTheLease() throws {
+        var ids: [String] = []
+        // Multi-byte characters across every chunk boundary: chunks must end on a character.
+        for size in [100_000, 1_000_000, 9_000_000] {
+            ids.append(try db.query("""
+                INSERT INTO job_queue (job_type, payload, user_id)
+                VALUES ('generate-image', jsonb_build_object('projectId', 'p', 'blob', repeat('é€😀', $1::int)), 'user-1') RETURNING id
+                """, [String(size / 9)]).values[0][0]!)
+        }
+        let store = JobStore(connection: try Connection(conninfo: databaseURL), lockedBy: "reader:1")
+        let claimed = try store.tick(outcomes: [], claim: .init(limit: 10, quotas: [("generate-image", 10)], lease: 60, rescue: false)).claimed
+        XCTAssertEqual(Set(claimed.map(\.id)), Set(ids))
+        for job in claimed {
+            XCTAssertNil(job.body, "over the inline limit: not in the claim's answer")
+            let expected = try db.query("SELECT (payload || jsonb_build_object('userId', user_id))::text FROM job_queue WHERE id = $1", [job.id]).values[0][0]!
+            XCTAssertEqual(job.bodySize, expected.utf8.count)
+            let body = try store.body(of: job)
+            XCTAssertTrue(body == expected, "\(job.bodySize) bytes read back whole")
+        }
+        try db.query("UPDATE job_queue SET locked_by = 'someone-else:2'")
+        for job in claimed {
+            XCTAssertNil(try store.body(of: job), "the lease was taken over")
+        }
+    }
 }
