@@ -31,6 +31,9 @@ public final class CurlTransport: Transport {
     }
 
     private let options: Options
+    /// Bodies up to this size are copied into libcurl (cheaper than the 64 KiB upload buffer it
+    /// allocates per handle for a read callback); larger ones are read from the request in place.
+    static let copiedBodyLimit = 64 * 1024
     private let wakeDescriptor: Int32?
     private var multi: OpaquePointer?
     private var transfers: [Int: Transfer] = [:]
@@ -81,10 +84,15 @@ public final class CurlTransport: Transport {
             transfer.headerList = pj_slist_append(transfer.headerList, header)
         }
         _ = pj_easy_setopt_str(easy, CURLOPT_URL, request.url)
-        // The body is read from the transfer's String as it goes out: no copy, even of a big one.
         _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(transfer.requestBody.utf8.count))
-        _ = pj_easy_setopt_ptr(easy, CURLOPT_READDATA, context)
-        _ = pj_easy_setopt_ptr(easy, CURLOPT_SEEKDATA, context)
+        if transfer.requestBody.utf8.count <= Self.copiedBodyLimit {
+            _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, transfer.requestBody)
+        } else {
+            // Read from the transfer's String as it goes out: a big body is never copied.
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_POSTFIELDS, nil)
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_READDATA, context)
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_SEEKDATA, context)
+        }
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(transfer.headerList))
         _ = pj_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
