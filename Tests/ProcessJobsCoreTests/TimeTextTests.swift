@@ -33,3 +33,17 @@ final class TimeTextTests: XCTestCase {
         XCTAssertEqual(TimeText.daysInMonth(year: 2025, month: 12), 31)
     }
 }
+
+extension TimeTextTests {
+    /// A row's timestamp may be infinity (PostgreSQL's 'infinity'/'-infinity'), or so far out
+    /// that whole seconds overflow: printed as PostgreSQL prints them, never a trap.
+    func testInfiniteAndHugeTimes() {
+        XCTAssertEqual(TimeText.rfc3339(.infinity), "infinity")
+        XCTAssertEqual(TimeText.rfc3339(-.infinity), "-infinity")
+        XCTAssertEqual(TimeText.rfc3339(1e300), "infinity")
+        XCTAssertEqual(TimeText.rfc3339(-9.3e18), "-infinity")
+        XCTAssertEqual(TimeText.rfc3339(.nan), "unknown")
+        XCTAssertEqual(TimeText.relative(.infinity), "in infinity")
+        XCTAssertEqual(TimeText.relative(-.infinity), "infinity ago")
+    }
+}

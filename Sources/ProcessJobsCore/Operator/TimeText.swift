@@ -1,7 +1,9 @@
 /// Times as operators read and write them: RFC 3339 in UTC, and "5m ago" / "in 4m".
 public enum TimeText {
-    /// "2025-01-31T09:00:00Z" for Unix seconds (whole seconds, UTC).
+    /// "2025-01-31T09:00:00Z" for Unix seconds (whole seconds, UTC). A row may hold 'infinity':
+    /// beyond whole seconds' range the text is PostgreSQL's.
     public static func rfc3339(_ unix: Double) -> String {
+        guard unix.isFinite, abs(unix) < 1e16 else { return unix.isNaN ? "unknown" : unix > 0 ? "infinity" : "-infinity" }
         let seconds = Int64(unix.rounded(.down))
         let days = floorDivide(seconds, 86_400)
         let inDay = Int(seconds - days * 86_400)
