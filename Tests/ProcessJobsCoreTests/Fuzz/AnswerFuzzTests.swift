@@ -46,7 +46,7 @@ final class AnswerFuzzTests: XCTestCase {
             fixed.append(.init(value: "Sun, \(year) Nov 1994 \(year):\(year):\(year) GMT", date: nil, now: 0))
             fixed.append(.init(value: year, date: nil, now: 0))
         }
-        Fuzz.run("RetryAfter", fixed: fixed, bytes: { Array(($0.value + "\n" + ($0.date ?? "")).utf8) }, generate: { hostile in
+        Fuzz.run(self, "RetryAfter", fixed: fixed, bytes: { Array(($0.value + "\n" + ($0.date ?? "")).utf8) }, generate: { hostile in
             let value = hostile.chance(30) ? hostile.pick(Hostile.boundaryIntegers) : Self.hostileDate(&hostile)
             return RetryAfterInput(value: value, date: hostile.chance(50) ? Self.hostileDate(&hostile) : nil,
                                    now: hostile.double(finite: true))
@@ -92,7 +92,7 @@ final class AnswerFuzzTests: XCTestCase {
     func testAnswersClassifyWithinBounds() {
         let fixed = Self.statuses.map { Response(status: $0, body: Array(#"{"error":"x"}"#.utf8),
                                                  headers: .init(retryAfter: "Sun, 06 Nov 300000000000 08:49:37 GMT")) }
-        Fuzz.run("Verdict", fixed: fixed, bytes: { response in
+        Fuzz.run(self, "Verdict", fixed: fixed, bytes: { response in
             Array("\(response.status)\n\(response.headers.retryAfter ?? "")\n\(response.headers.date ?? "")\n".utf8) + response.body
         }, generate: { hostile in
             var headers = ResponseHeaders()

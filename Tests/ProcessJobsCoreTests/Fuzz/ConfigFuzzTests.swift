@@ -12,7 +12,7 @@ final class ConfigFuzzTests: XCTestCase {
     func testAppURLs() {
         let fixed = ["user:\(Self.secret)@app.example.com", "https://user:\(Self.secret)@app.example.com", "https://[::1", "https://[::1]:99999",
                      "https://h:-1", "https://h:+443", "https://:443", "http://127.0.0.1.", "http://127.0.0.256"]
-        Fuzz.run("AppURL", fixed: fixed, generate: { hostile in
+        Fuzz.run(self, "AppURL", fixed: fixed, generate: { hostile in
             hostile.chance(60) ? hostile.text(Self.urlWords, maxPieces: 7) : hostile.mutate("https://app.example.com:8443/prefix/", Self.urlWords)
         }) { text in
             let insecure = text.utf8.count % 2 == 0
@@ -30,7 +30,7 @@ final class ConfigFuzzTests: XCTestCase {
 
     func testRoutes() {
         let words = ["generate-image", "=", "/api/x", "https://n8n.example.com/hook", "http://", "TYPE", " ", "\n", "é", ""]
-        Fuzz.run("Routes", fixed: ["=", "==", "a=", "=/x", String(repeating: "t", count: 201) + "=/x"], generate: { hostile in
+        Fuzz.run(self, "Routes", fixed: ["=", "==", "a=", "=/x", String(repeating: "t", count: 201) + "=/x"], generate: { hostile in
             hostile.text(words, maxPieces: 5)
         }) { text in
             guard let routes = try? Routes(overrides: [text]) else { return }
@@ -44,7 +44,7 @@ final class ConfigFuzzTests: XCTestCase {
 
     func testTokensArePrintableAndNeverEchoed() {
         let words = [Self.secret, "eyJhbGciOiJIUzI1NiJ9", ".", "\n", "\r\n", " ", "\t", "\0", "é", "\u{7F}"]
-        Fuzz.run("Token.check", fixed: ["", "\n", "\r\n", "\n\n", Self.secret + "\n", Self.secret + " ", Self.secret + "\u{7F}"],
+        Fuzz.run(self, "Token.check", fixed: ["", "\n", "\r\n", "\n\n", Self.secret + "\n", Self.secret + " ", Self.secret + "\u{7F}"],
                  generate: { hostile in hostile.chance(70) ? hostile.text(words, maxPieces: 4) : hostile.byteString() }) { raw in
             do {
                 let token = try Token.check(raw, source: "fuzz")
@@ -61,7 +61,7 @@ final class ConfigFuzzTests: XCTestCase {
     func testRunFlagsResolveWithinBounds() {
         let durations = ["30s", "0", "1ms", "3650d", "3651d", "-1", "1e9", "nan", ".", "120", "0.0001"] + Hostile.boundaryIntegers
         let integers = [Int.min, -1, 0, 1, 50, 1024, 1025, 10_000, 10_001, Int.max]
-        Fuzz.run("RunConfiguration.resolve", fixed: [RunFlags()], bytes: { Array("\($0)".utf8) }, generate: { hostile in
+        Fuzz.run(self, "RunConfiguration.resolve", fixed: [RunFlags()], bytes: { Array("\($0)".utf8) }, generate: { hostile in
             var flags = RunFlags()
             func maybe(_ words: [String]) -> String? {
                 hostile.chance(40) ? (hostile.chance(80) ? hostile.pick(words) : hostile.mutate(hostile.pick(words), words)) : nil

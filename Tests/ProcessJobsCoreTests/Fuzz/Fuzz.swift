@@ -19,9 +19,10 @@ enum Fuzz {
     static let seed: UInt64 = ProcessInfo.processInfo.environment["PROCESS_JOBS_FUZZ_SEED"]
         .flatMap { UInt64($0) } ?? 0x5EED_F022
 
-    /// Runs `property` on the fixed inputs, then on `generate`'s until the time is up; prints the
-    /// figures ("fuzz RetryAfter: 123,456 inputs in 1.0 s, seed 1592651810, no crash").
-    static func run<Input>(_ target: String, fixed: [Input], bytes: (Input) -> [UInt8],
+    /// Runs `property` on the fixed inputs, then on `generate`'s until the time is up or `test`
+    /// has five failures (each names its input); prints the figures
+    /// ("fuzz RetryAfter: 123456 inputs in 1.0 s, seed 1592651810, no crash").
+    static func run<Input>(_ test: XCTestCase, _ target: String, fixed: [Input], bytes: (Input) -> [UInt8],
                            generate: (inout Hostile) -> Input, property: (Input) -> Void) {
         CrashReport.install()
         var hostile = Hostile(seed: seed ^ UInt64(truncatingIfNeeded: target.utf8.reduce(5381) { $0 &* 33 &+ Int($1) }))
@@ -32,17 +33,22 @@ enum Fuzz {
             property(input)
             count += 1
         }
+        func failures() -> Int { test.testRun?.totalFailureCount ?? 0 }
+        let failuresBefore = failures()
         fixed.forEach(one)
-        while Date().timeIntervalSince(start) < seconds {
+        while Date().timeIntervalSince(start) < seconds && failures() - failuresBefore < 5 {
             for _ in 0..<64 { one(generate(&hostile)) }
         }
         CrashReport.forget()
         let elapsed = Date().timeIntervalSince(start)
-        print("fuzz \(target): \(count) inputs in \(String(format: "%.1f", elapsed)) s, seed \(seed), no crash")
+        let failed = failures() - failuresBefore
+        print("fuzz \(target): \(count) inputs in \(String(format: "%.1f", elapsed)) s, seed \(seed), no crash"
+              + (failed > 0 ? ", stopped after \(failed) failures" : ""))
     }
 
-    static func run(_ target: String, fixed: [String], generate: (inout Hostile) -> String, property: (String) -> Void) {
-        run(target, fixed: fixed, bytes: { Array($0.utf8) }, generate: generate, property: property)
+    static func run(_ test: XCTestCase, _ target: String, fixed: [String], generate: (inout Hostile) -> String,
+                    property: (String) -> Void) {
+        run(test, target, fixed: fixed, bytes: { Array($0.utf8) }, generate: generate, property: property)
     }
 }
 

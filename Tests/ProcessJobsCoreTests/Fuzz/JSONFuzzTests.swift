@@ -49,7 +49,7 @@ final class JSONFuzzTests: XCTestCase {
         }
         fixed.append(Array(("[" + String(repeating: "9", count: 200_000) + "]").utf8))
         fixed.append(Array(("[1e" + String(repeating: "9", count: 10_000) + "]").utf8))
-        Fuzz.run("JSONText.isValid", fixed: fixed, bytes: { $0 }, generate: { hostile in
+        Fuzz.run(self, "JSONText.isValid", fixed: fixed, bytes: { $0 }, generate: { hostile in
             switch Int.random(in: 0..<3, using: &hostile) {
             case 0: return hostile.bytes(maxCount: 200)
             case 1: return Array(hostile.mutate(Self.document(&hostile, depth: 0), Self.jsonWords).utf8)
@@ -64,7 +64,7 @@ final class JSONFuzzTests: XCTestCase {
     /// cut short must never pass for the app's answer).
     func testDocumentsAcceptedAndTheirPrefixesRefused() {
         var prefixes = 0
-        Fuzz.run("JSONText.isValid (documents)", fixed: ["{}", "[]", #"{"a":[1,{"b":null}]}"#], generate: { hostile in
+        Fuzz.run(self, "JSONText.isValid (documents)", fixed: ["{}", "[]", #"{"a":[1,{"b":null}]}"#], generate: { hostile in
             hostile.pick(["{", "["]) == "{" ? "{\"k\":" + Self.document(&hostile, depth: 1) + "}" : "[" + Self.document(&hostile, depth: 1) + "]"
         }) { document in
             let bytes = Array(document.utf8)
@@ -85,7 +85,7 @@ final class JSONFuzzTests: XCTestCase {
         }
         fixed.append(Array(#"{"error":"\u0000\ud800 x"}"#.utf8))
         fixed.append(Array(#"{"error":1e99999}"#.utf8))
-        Fuzz.run("JSONText.errorField", fixed: fixed, bytes: { $0 }, generate: { AnswerFuzzTests.hostileBody(&$0) }) { bytes in
+        Fuzz.run(self, "JSONText.errorField", fixed: fixed, bytes: { $0 }, generate: { AnswerFuzzTests.hostileBody(&$0) }) { bytes in
             _ = JSONText.errorField(bytes)
         }
     }
@@ -94,7 +94,7 @@ final class JSONFuzzTests: XCTestCase {
     /// as the text without NUL.
     func testQuoteRoundTrips() {
         let decoder = JSONDecoder()
-        Fuzz.run("JSONText.quote", fixed: Hostile.hostilePieces, generate: { hostile in
+        Fuzz.run(self, "JSONText.quote", fixed: Hostile.hostilePieces, generate: { hostile in
             hostile.chance(50) ? hostile.text(Hostile.hostilePieces) : hostile.byteString(maxCount: 100)
         }) { text in
             let quoted = JSONText.quote(text)

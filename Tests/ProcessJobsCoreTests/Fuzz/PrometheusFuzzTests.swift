@@ -21,7 +21,7 @@ final class PrometheusFuzzTests: XCTestCase {
     }
 
     func testLabelValuesAndHelpStayOnTheirLine() {
-        Fuzz.run("PrometheusText", fixed: Hostile.hostilePieces, generate: { hostile in
+        Fuzz.run(self, "PrometheusText", fixed: Hostile.hostilePieces, generate: { hostile in
             hostile.chance(50) ? hostile.text(Hostile.hostilePieces) : hostile.byteString()
         }) { text in
             XCTAssertEqual(Self.unescape(PrometheusText.escapeLabelValue(text)), text)
@@ -35,7 +35,7 @@ final class PrometheusFuzzTests: XCTestCase {
     }
 
     func testValuesReadBack() {
-        Fuzz.run("PrometheusText.formatValue", fixed: [.nan, .infinity, -.infinity, 0, -0.0, .greatestFiniteMagnitude],
+        Fuzz.run(self, "PrometheusText.formatValue", fixed: [.nan, .infinity, -.infinity, 0, -0.0, .greatestFiniteMagnitude],
                  bytes: { withUnsafeBytes(of: $0) { Array($0) } }, generate: { $0.double() }) { value in
             let text = PrometheusText.formatValue(value)
             switch text {

@@ -11,7 +11,7 @@ final class TextFuzzTests: XCTestCase {
     func testDurationsStayWithinTenYears() {
         let fixed = Hostile.boundaryIntegers.flatMap { number in ["", "s", "m", "h", "d", "ms"].map { number + $0 } }
             + Hostile.hostilePieces
-        Fuzz.run("DurationText.seconds", fixed: fixed, generate: { hostile in
+        Fuzz.run(self, "DurationText.seconds", fixed: fixed, generate: { hostile in
             hostile.chance(50) ? hostile.text(Self.durationWords, maxPieces: 4) : hostile.mutate("30s", Self.durationWords)
         }) { text in
             if let seconds = try? DurationText.seconds(text) {
@@ -23,7 +23,7 @@ final class TextFuzzTests: XCTestCase {
     /// Any number of seconds formats without trapping (a row's timestamp may be infinity); every
     /// duration an operator may give reads back from its formatted form, to the unit shown.
     func testDurationFormatReadsBack() {
-        Fuzz.run("DurationText.format", fixed: [0, .nan, .infinity, -.infinity, 1e300, -1e300, 9.3e15, -9.3e15, 1e24],
+        Fuzz.run(self, "DurationText.format", fixed: [0, .nan, .infinity, -.infinity, 1e300, -1e300, 9.3e15, -9.3e15, 1e24],
                  bytes: { withUnsafeBytes(of: $0) { Array($0) } }, generate: { $0.double() }) { seconds in
             let text = DurationText.format(seconds)
             guard seconds >= 0 && seconds <= DurationText.maximum else { return }
@@ -33,7 +33,7 @@ final class TextFuzzTests: XCTestCase {
     }
 
     func testTimesFormatAndReadBack() {
-        Fuzz.run("TimeText", fixed: [.nan, .infinity, -.infinity, 9.3e18, -9.3e18, 1e300, -62_167_219_200, 253_402_300_799, 253_402_300_800],
+        Fuzz.run(self, "TimeText", fixed: [.nan, .infinity, -.infinity, 9.3e18, -9.3e18, 1e300, -62_167_219_200, 253_402_300_799, 253_402_300_800],
                  bytes: { withUnsafeBytes(of: $0) { Array($0) } }, generate: { $0.double() }) { unix in
             let text = TimeText.rfc3339(unix)
             _ = TimeText.relative(unix)
@@ -51,7 +51,7 @@ final class TextFuzzTests: XCTestCase {
         let fixed = ["now", "+0", "+3650d", "+3651d", "0000-01-01T00:00:00Z", "9999-12-31T23:59:60-23:59", "9999-12-31T23:59:59.99999999999999999999Z",
                      "2025-02-29T00:00:00Z", "2024-02-29T00:00:00+00:00", "2025-01-31T09:00:00." + String(repeating: "9", count: 5000) + "Z"]
             + Hostile.boundaryIntegers.map { "+" + $0 }
-        Fuzz.run("RunAt.parse", fixed: fixed, generate: { hostile in
+        Fuzz.run(self, "RunAt.parse", fixed: fixed, generate: { hostile in
             hostile.chance(70) ? hostile.mutate(hostile.pick(["2025-01-31T09:00:00Z", "2025-01-31 10:00:00.5+01:00", "+5m"]), Self.runAtWords)
                 : hostile.text(Self.runAtWords, maxPieces: 14)
         }) { text in
@@ -67,7 +67,7 @@ final class TextFuzzTests: XCTestCase {
 
     /// Fixed decimals read back as the number, to the last decimal shown; no exponent below 10^15.
     func testNumbersReadBack() {
-        Fuzz.run("NumberText.fixed", fixed: [0, -0.0, 1e15, -1e15, 999_999_999_999_999.9, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+        Fuzz.run(self, "NumberText.fixed", fixed: [0, -0.0, 1e15, -1e15, 999_999_999_999_999.9, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                                              .leastNonzeroMagnitude, 9.2e18, 0.0005, -0.0005, 0.9995],
                  bytes: { withUnsafeBytes(of: $0) { Array($0) } }, generate: { $0.double(finite: true) }) { value in
             for decimals in [0, 1, 3, 6, 9] {
@@ -83,7 +83,7 @@ final class TextFuzzTests: XCTestCase {
     nonisolated(unsafe) static let uuid = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/
 
     func testJobIDsMatchUUIDSyntax() {
-        Fuzz.run("JobID.isValid", fixed: ["", "00000000-0000-0000-0000-000000000000", "FFFFFFFF-ffff-FFFF-ffff-FFFFFFFFFFFF",
+        Fuzz.run(self, "JobID.isValid", fixed: ["", "00000000-0000-0000-0000-000000000000", "FFFFFFFF-ffff-FFFF-ffff-FFFFFFFFFFFF",
                                           "00000000-0000-0000-0000-00000000000", "{00000000-0000-0000-0000-000000000000}",
                                           "00000000x0000-0000-0000-000000000000", "0000000-00000-0000-0000-000000000000"],
                  generate: { hostile in
