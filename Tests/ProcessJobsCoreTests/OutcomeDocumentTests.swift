@@ -22,7 +22,7 @@ final class OutcomeDocumentTests: XCTestCase {
             (.complete(result: #""text""#), nil, #","action":"complete","previous_processed_at":null,"result":"text"}"#),
             (.retry(error: "HTTP 503", delay: 30), nil,
              #","action":"retry","previous_processed_at":null,"error":"HTTP 503","delay":30.000}"#),
-            (.fail(error: "bad payload"), nil, #","action":"fail","previous_processed_at":null,"error":"bad payload"}"#),
+            (.fail(error: "bad payload"), nil, #","action":"fail","previous_processed_at":null,"error":"bad payload","sent":false}"#),
             (.release(delay: nil), nil, #","action":"release","previous_processed_at":null}"#),
             (.release(delay: 10), "2024-04-30 09:00:00+00",
              #","action":"release","previous_processed_at":"2024-04-30 09:00:00+00","delay":10.000}"#),
