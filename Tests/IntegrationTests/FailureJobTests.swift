@@ -138,3 +138,36 @@ final class FailureJobTests: IntegrationTestCase {
         XCTAssertEqual(try failureJobs(of: id).count, 2, "one failure job per failure")
     }
 }
+
+/// `status` lists the latest failures with their failure jobs' state.
+final class FailureJobStatusTests: IntegrationTestCase {
+    func testStatusShowsEachRecentFailureWithItsFailureJob() throws {
+        let app = try startApp()
+        try app.setRules(#"[{"match": {"path": "/api/job-failed"}, "action": {"status": 503}}]"#)
+        let notified = try db.insertJob("generate-image", payload: #"{"projectId":"missing"}"#)
+        let run = try runBinary(["run", "--on-failure", "job-failed"], environment: environment(app: app))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        // Failed without --on-failure: no failure job.
+        let silent = try db.insertJob("generate-aplus", payload: #"{"projectId":"missing"}"#)
+        XCTAssertEqual(try runBinary(["run", "--job-type", "generate-aplus"], environment: environment(app: app)).status, 0)
+        // Failed long ago: not recent.
+        try db.query("INSERT INTO job_queue (job_type, payload, status, completed_at) VALUES ('generate-image', '{}', 'failed', now() - interval '3 days')")
+        let failureJob = try XCTUnwrap(try db.query("SELECT id FROM job_queue WHERE job_type = 'job-failed'").values.first?[0] ?? nil)
+
+        let json = try runBinary(["status", "--json", "--on-failure", "job-failed"], environment: environment(app: nil))
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let failures = try XCTUnwrap(document["recent_failures"] as? [[String: Any]])
+        XCTAssertEqual(failures.map { $0["id"] as? String }, [silent, notified], "newest first; the old one left out")
+        XCTAssertTrue(failures[0]["failure_job"] is NSNull)
+        let job = try XCTUnwrap(failures[1]["failure_job"] as? [String: Any])
+        XCTAssertEqual(job["id"] as? String, failureJob)
+        XCTAssertEqual(job["status"] as? String, "pending", "its 503 sent it back to wait")
+        let types = try XCTUnwrap(document["types"] as? [[String: Any]])
+        XCTAssertEqual(types.first { $0["type"] as? String == "job-failed" }?["routed"] as? Bool, true)
+
+        let table = try runBinary(["status"], environment: environment(app: nil))
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("\(failureJob) pending"), table.stdout)
+    }
+}
