@@ -44,6 +44,15 @@ final class OutcomeDocumentTests: XCTestCase {
         XCTAssertEqual(parsed.map { $0["action"] as? String }, ["complete", "fail", "release"])
     }
 
+    func testAFailureSaysWhetherItsRequestWasSent() throws {
+        let document = OutcomeDocument.encode([
+            PendingOutcome(job: job(id: "a"), outcome: .fail(error: "HTTP 404"), httpStatus: 404, seconds: 0.2),
+            PendingOutcome(job: job(id: "b"), outcome: .fail(error: "payload is not a JSON object")),
+        ])
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(document.utf8)) as? [[String: Any]])
+        XCTAssertEqual(parsed.map { $0["sent"] as? Bool }, [true, false])
+    }
+
     func testDelaysAreFixedPointSecondsWithThreeDecimals() {
         let cases: [(delay: Double, text: String)] = [
             (0, "0.000"), (0.001, "0.001"), (0.0004, "0.000"), (0.05, "0.050"), (0.1, "0.100"), (1.5, "1.500"),
