@@ -26,6 +26,10 @@ struct CheckCommand: ParsableCommand {
     var jobTypes: [String] = []
     @Option(help: ArgumentHelp("Read the service-role key from this file (as the run).", valueName: "path"))
     var tokenFile: String?
+    @Option(help: ArgumentHelp("Sign the probes with the secret(s) in this file (as the run).", valueName: "path"))
+    var signingSecretFile: String?
+    @Flag(help: "As the run's --no-bearer-token: probe with a signed empty body and no token.")
+    var noBearerToken = false
     @Flag(help: "Allow plain http:// to a host that is not loopback.")
     var allowInsecureHTTP = false
     @Option(help: ArgumentHelp("Time allowed for each endpoint's answer (default 10s).", valueName: "duration"))
@@ -54,13 +58,14 @@ struct CheckCommand: ParsableCommand {
         var credentials: Credentials?
         do {
             let resolved = try RunConfiguration.resolve(flags, environment: environment)
-            credentials = try Credentials.load(tokenFile: tokenFile, configuration: resolved, environment: environment) {
+            credentials = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile,
+                                               bearerToken: !noBearerToken, configuration: resolved, environment: environment) {
                 log.warning("\($0)")
             }
             configuration = resolved
             let types = resolved.targets.keys.sorted()
             report.add(.pass, "configuration",
-                       "app URL \(resolved.appURL.description), token from \(credentials!.appToken.source), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
+                       "app URL \(resolved.appURL.description), \(credentials!.summary), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
         } catch {
             let code = if case .usage = error { ExitStatus.usage } else { ExitStatus.configuration }
             report.add(.fail(exitCode: code), "configuration", error.description)
@@ -112,7 +117,7 @@ struct CheckCommand: ParsableCommand {
                                                          maxConnections: max(1, targets.count),
                                                          caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
                                           wakeDescriptor: nil)
-            let results = EndpointProbe.probe(targets, token: { credentials.token(for: $0.type)?.value },
+            let results = EndpointProbe.probe(targets, token: { credentials.token(for: $0.type)?.value }, signing: credentials.signing,
                                               transport: transport, timeout: timeout + 5)
             for (target, result) in zip(targets, results) {
                 let state: CheckReport.State = result.exitCode == 0 ? .pass : .fail(exitCode: result.exitCode)

@@ -39,6 +39,10 @@ struct RunCommand: ParsableCommand {
     var appURL: String?
     @Option(help: ArgumentHelp("Read the service-role key from this file (default: $CREDENTIALS_DIRECTORY/service-role-key, else $SUPABASE_SERVICE_ROLE_KEY).", valueName: "path"))
     var tokenFile: String?
+    @Option(help: ArgumentHelp("Sign every request (Standard Webhooks) with the whsec_ secret(s) in this file (default: $CREDENTIALS_DIRECTORY/signing-secret, else $PROCESS_JOBS_SIGNING_SECRET).", valueName: "path"))
+    var signingSecretFile: String?
+    @Flag(help: "Send no Authorization header at all (needs a signing secret; then no token is needed).")
+    var noBearerToken = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Delay after the first failed attempt, doubling after each (default 30s).", valueName: "duration"))
     var backoffBase: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Longest retry delay, Retry-After included (default 1h).", valueName: "duration"))
@@ -75,7 +79,8 @@ struct RunCommand: ParsableCommand {
         }
         var credentials: Credentials
         do {
-            credentials = try Credentials.load(tokenFile: tokenFile, configuration: configuration, environment: environment) {
+            credentials = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,
+                                                 configuration: configuration, environment: environment) {
                 log.warning("\($0)")
             }
         } catch {
@@ -139,18 +144,19 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// SIGHUP in repeat mode: the token files read again for the next run. A file that became
+    /// SIGHUP in repeat mode: the token and signing secret files read again for the next run. A file that became
     /// unusable keeps the tokens in use, with an error in the log, rather than stopping the loop.
     private func reloaded(_ current: Credentials, configuration: RunConfiguration, environment: [String: String],
                           log: Logger) -> Credentials {
         do {
-            let fresh = try Credentials.load(tokenFile: tokenFile, configuration: configuration, environment: environment) {
+            let fresh = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,
+                                                 configuration: configuration, environment: environment) {
                 log.warning("\($0)")
             }
-            log.notice("SIGHUP: token re-read", metadata: ["source": .string(fresh.appToken.source)])
+            log.notice("SIGHUP: token re-read", metadata: ["source": .string(fresh.summary)])
             return fresh
         } catch {
-            log.error("SIGHUP: the token could not be re-read (\(error.description)); the tokens in use are kept")
+            log.error("SIGHUP: the token could not be re-read (\(error.description)); the tokens and signing secret in use are kept")
             return current
         }
     }

@@ -54,13 +54,19 @@ public enum EndpointProbe {
     }
 
     /// The probe request: the job request's headers, minus the job's (there is no job); no
-    /// Authorization without a token, as for the route's jobs (see `Credentials`).
-    public static func request(url: String, token: String?) -> Request {
-        Request(url: url, headers: [
+    /// Authorization without a token, as for the route's jobs (see `Credentials`). Signed like a
+    /// job when there is a secret, with a fresh id, so an app that checks only signatures is probed too.
+    public static func request(url: String, token: String?, signing: SigningSecret? = nil, now: Int = 0) -> Request {
+        var headers = [
             "Content-Type: application/json",
             token.map { "Authorization: Bearer \($0)" },
             "User-Agent: process-jobs/\(Version.current) (check)",
-        ].compactMap { $0 }, body: "{}")
+        ].compactMap { $0 }
+        if let signing {
+            headers += Request.signed(id: "check-" + String(UInt64.random(in: 1...UInt64.max), radix: 16),
+                                      body: "{}", signing: signing, now: now)
+        }
+        return Request(url: url, headers: headers, body: "{}")
     }
 
     public static func classify(_ exchange: Exchange) -> Result {
@@ -87,9 +93,10 @@ public enum EndpointProbe {
 
     /// Probes every target at once; results in the targets' order. `timeout` bounds the whole
     /// probe (the transport has its own per-request timeout too).
-    public static func probe(_ targets: [Target], token: (Target) -> String?, transport: any Transport, timeout: Double) -> [Result] {
+    public static func probe(_ targets: [Target], token: (Target) -> String?, signing: SigningSecret? = nil,
+                             transport: any Transport, timeout: Double) -> [Result] {
         for (tag, target) in targets.enumerated() {
-            transport.start(request(url: target.url, token: token(target)), tag: tag)
+            transport.start(request(url: target.url, token: token(target), signing: signing, now: Int(WallClock.now())), tag: tag)
         }
         var results: [Int: Result] = [:]
         let clock = MonotonicClock()
