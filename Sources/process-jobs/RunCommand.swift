@@ -136,7 +136,7 @@ struct RunCommand: ParsableCommand {
             progress?.clear()
             Self.logSummary(report, log: log)
             metrics?.record(report, exitCode: report.stopReason.exitCode, connection: connection)
-            try exitIfFailed(report, configuration: configuration)
+            try exitIfFailed(report, configuration: configuration, credentials: credentials)
             guard let schedule, report.stopReason != .signal else { return }
             let next = started + schedule.every
             if let window = schedule.window, next >= window { return }
@@ -184,8 +184,10 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration) throws(ExitCode) {
+    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration, credentials: Credentials) throws(ExitCode) {
         switch report.stopReason {
+        case .tokenRejected(let status) where credentials.appToken == nil:
+            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the request (HTTP \(status)); with --no-bearer-token only the signature proves it: check that the app verifies with the secret from \(credentials.signing?.source ?? "-") (docs/signing.md); the job was released untouched")
         case .tokenRejected(let status):
             // A route at another origin gets no key: its 401 may be asking for a token of its own.
             let foreign = configuration.foreignTypes.subtracting(configuration.routeTokenFiles.keys).sorted()

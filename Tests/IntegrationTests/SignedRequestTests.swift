@@ -136,6 +136,24 @@ final class SignedRequestTests: IntegrationTestCase {
         assertNoSecret([secret], in: ["check's output": check.stdout + check.stderr])
     }
 
+    /// A signature the app refuses (401) with --no-bearer-token: exit 77 naming the signature, not
+    /// the key that was never sent; the job released untouched.
+    func testRejectedSignatureExits77() throws {
+        let app = try startApp(arguments: ["--verify-signing-secret", newSecret()])
+        try app.configure(#"{"token": null}"#)
+        let id = try db.insertJob("generate-image")
+        var env = environment(app: app)
+        env["SUPABASE_SERVICE_ROLE_KEY"] = nil
+        env["PROCESS_JOBS_SIGNING_SECRET"] = newSecret()
+        let result = try runBinary(["run", "--no-bearer-token"], environment: env)
+        XCTAssertEqual(result.status, 77, result.stderr)
+        XCTAssertTrue(result.stderr.contains("only the signature proves it"), result.stderr)
+        XCTAssertEqual(try app.requests(forJob: id).first?.signature?.hasPrefix("invalid: "), true)
+        let row = try db.job(id)
+        XCTAssertEqual(row.status, "pending")
+        XCTAssertEqual(row.retryCount, 0)
+    }
+
     /// Without a secret, --no-bearer-token is a usage error (64) and nothing is claimed.
     func testNoBearerTokenWithoutASecretIsRefused() throws {
         let app = try startApp()
