@@ -199,7 +199,7 @@ public final class CurlTransport: Transport {
         }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
-            return .failure(.timedOut("no complete answer within \(formatSeconds(options.requestTimeout)) (curl \(code.rawValue))"))
+            return .failure(.timedOut("timed out after \(formatSeconds(options.requestTimeout))"))
         case CURLE_WEIRD_SERVER_REPLY, CURLE_UNSUPPORTED_PROTOCOL:
             return .failure(.broken("the app's answer is not valid HTTP: \(detail) (curl \(code.rawValue))"))
         // libcurl refuses a header line over 100 KiB as "Out of memory" (27), headers over

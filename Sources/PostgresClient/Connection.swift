@@ -4,48 +4,126 @@ import Glibc
 import Darwin
 #endif
 import CLibPQ
+import Dispatch
 
-/// One libpq connection. Statements go out with PQexecParams only: unnamed, parameterised,
+/// One libpq connection. Statements go out with PQsendQueryParams only: unnamed, parameterised,
 /// so they work behind a transaction-mode pooler (no named prepared statements, no session state).
+/// Every wait is a poll() with a deadline (`timeout` from its start): connecting, sending and each
+/// answer. When it passes, a cancel request stops the statement on the server too, and the
+/// connection is given up; no SET, so the bound holds behind a pooler.
 public final class Connection {
     private let conn: OpaquePointer
     /// Statements sent since the connection opened; the run reports round trips per job with it.
     public private(set) var roundTrips = 0
+    /// How long connecting and each statement may wait for the server (--db-timeout).
+    public let timeout: Double
+    /// Where a stop request shows, so a wait on the database acts on it.
+    public var stop: StopCheck?
+    /// The server's encoding (UTF8, SQL_ASCII, LATIN1, ...): text sent must fit it.
+    public private(set) var serverEncoding = "UTF8"
+    /// The password as it may appear in libpq's messages, which must never print it.
+    private let secrets: [String]
+    /// When the statement out must have its answer (monotonic seconds).
+    private var deadline: Double?
+    private var statementStarted = 0.0
+    private var stopNoticed: Double?
+    /// Set once a statement was given up: its answer may still come, so nothing else may be sent.
+    private var abandoned = false
 
-    /// Opens a connection. `conninfo` is a URI or key=value string; nil leaves everything to
-    /// libpq's defaults (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSERVICE, .pgpass, ...).
-    public init(conninfo: String?, defaultConnectTimeout: Int = 10,
+    /// After a stop request, a wait on the database lasts at most this long more.
+    public static let stopWait = 0.75
+
+    /// A descriptor that becomes readable on a stop request, and whether one was made.
+    public struct StopCheck {
+        public let descriptor: Int32
+        public let requested: () -> Bool
+
+        public init(descriptor: Int32, requested: @escaping () -> Bool) {
+            self.descriptor = descriptor
+            self.requested = requested
+        }
+    }
+
+    /// Opens a connection within `timeout` seconds. `conninfo` is a URI or key=value string; nil
+    /// leaves everything to libpq's defaults (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSERVICE,
+    /// .pgpass, ...). The client encoding is always UTF8: Swift strings are UTF-8.
+    public init(conninfo: String?, timeout: Double = 30, stop: StopCheck? = nil,
                 applicationName: String = "process-jobs") throws(PostgresError) {
+        self.timeout = timeout
+        self.stop = stop
+        secrets = ConninfoText.secrets(in: conninfo ?? "")
+        if let conninfo, let problem = ConninfoText.problem(in: conninfo) {
+            throw PostgresError(kind: .connect, sqlState: nil, message: problem, connectionLost: true)
+        }
         var keys: [String] = ["fallback_application_name"]
         var values: [String] = [applicationName]
-        // An explicit PGCONNECT_TIMEOUT or connect_timeout in the URL wins over our default.
-        if getenv("PGCONNECT_TIMEOUT") == nil {
-            keys.append("connect_timeout")
-            values.append(String(defaultConnectTimeout))
-        }
         if let conninfo, !conninfo.isEmpty {
             keys.append("dbname")  // expanded by libpq: later keys override earlier ones
             values.append(conninfo)
         }
-        let opened: OpaquePointer? = withCStrings(keys) { keyPointers in
+        keys.append("client_encoding")
+        values.append("UTF8")
+        let started: OpaquePointer? = withCStrings(keys) { keyPointers in
             withCStrings(values) { valuePointers in
-                PQconnectdbParams(keyPointers, valuePointers, 1)
+                PQconnectStartParams(keyPointers, valuePointers, 1)
             }
         }
-        guard let opened else {
+        guard let started else {
             throw PostgresError(kind: .connect, sqlState: nil, message: "out of memory", connectionLost: true)
         }
-        guard PQstatus(opened) == CONNECTION_OK else {
-            let message = Connection.cleanMessage(PQerrorMessage(opened))
-            PQfinish(opened)
-            throw PostgresError(kind: .connect, sqlState: nil, message: message, connectionLost: true)
-        }
-        conn = opened
+        conn = started  // from here on deinit closes it, also when connecting fails
+        try finishConnecting()
+        serverEncoding = PQparameterStatus(conn, "server_encoding").map { String(cString: $0) } ?? "UTF8"
+        // Nonblocking: a statement too large for the socket buffer is flushed under the deadline.
+        PQsetnonblocking(conn, 1)
         // Server NOTICEs ("relation already exists, skipping") are not for the operator's terminal.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
     deinit { PQfinish(conn) }
+
+    /// PQconnectPoll until connected, each wait a poll() on the socket until the deadline.
+    private func finishConnecting() throws(PostgresError) {
+        guard PQstatus(conn) != CONNECTION_BAD else { throw connectError() }
+        let start = Clock.now()
+        var deadline = waitDeadline(from: start)
+        // libpq applies connect_timeout (or PGCONNECT_TIMEOUT) only when it blocks: honour it here.
+        if let connectTimeout = option("connect_timeout").flatMap(Double.init), connectTimeout > 0 {
+            deadline = min(deadline, start + max(2, connectTimeout))
+        }
+        var state = PGRES_POLLING_WRITING
+        while true {
+            switch state {
+            case PGRES_POLLING_OK:
+                return
+            case PGRES_POLLING_FAILED:
+                throw connectError()
+            default:
+                let events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT
+                guard try waitFor(Int16(events), until: deadline) else {
+                    let message = "the database did not answer within \(Connection.format(deadline - start)) while connecting (--db-timeout, or connect_timeout)"
+                    throw PostgresError(kind: .connect, sqlState: nil, message: message, connectionLost: true, timedOut: true)
+                }
+            }
+            state = PQconnectPoll(conn)
+        }
+    }
+
+    /// The value libpq settled on for a connection option (from the URL, the environment or its default).
+    private func option(_ keyword: String) -> String? {
+        guard let options = PQconninfo(conn) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
+
+    private func connectError() -> PostgresError {
+        PostgresError(kind: .connect, sqlState: nil, message: clean(PQerrorMessage(conn)), connectionLost: true)
+    }
 
     /// "host:port/database as user": where we are connected, without the password.
     public var endpoint: String {
@@ -63,63 +141,61 @@ public final class Connection {
     /// Runs one statement with text parameters ($1, $2, ...) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> Rows {
-        roundTrips += 1
-        let result: OpaquePointer? = withOptionalCStrings(parameters) { pointers in
-            PQexecParams(conn, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
-        }
-        defer { PQclear(result) }
-        guard let result else { throw lastError() }
-        switch PQresultStatus(result) {
-        case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
-            return Connection.rows(of: result)
-        default:
-            throw error(from: result)
-        }
+        try send(sql, parameters)
+        return try waitResult()
     }
 
     /// Sends one statement without waiting for its answer: collect it with `pollResult()` once
-    /// `socket` is readable. Lets the caller keep other work (HTTP) moving during the round trip.
+    /// `socket` is readable (or with `waitResult()`). Lets the caller keep other work (HTTP)
+    /// moving during the round trip.
     public func send(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) {
+        try checkUsable()
         roundTrips += 1
         let sent = withOptionalCStrings(parameters) { pointers in
             PQsendQueryParams(conn, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
         }
         guard sent == 1 else { throw lastError() }
+        try flushSent()
     }
 
     /// The connection's socket, to wait on for the answer of `send`.
     public var socket: Int32 { PQsocket(conn) }
 
-    /// Reads what has arrived; the statement's rows once the whole answer is in, else nil.
+    /// Seconds left until the statement out is given up (nil when none is out): a caller that
+    /// waits on `socket` itself wakes by then and calls `pollResult()`.
+    public var secondsLeft: Double? {
+        deadline.map { max(0, $0 - Clock.now()) }
+    }
+
+    /// Reads what has arrived; the statement's rows once the whole answer is in, else nil. Past
+    /// the deadline (or a second after a stop request) it cancels the statement and throws.
     public func pollResult() throws(PostgresError) -> Rows? {
+        noticeStop()
         guard PQconsumeInput(conn) == 1 else { throw lastError() }
-        guard PQisBusy(conn) == 0 else { return nil }
-        var outcome: Result<Rows, PostgresError>?
-        // Drain every result of the statement (the last is NULL) so the connection is free again.
-        while let result = PQgetResult(conn) {
-            defer { PQclear(result) }
-            guard outcome == nil else { continue }
-            switch PQresultStatus(result) {
-            case PGRES_TUPLES_OK, PGRES_COMMAND_OK: outcome = .success(Connection.rows(of: result))
-            default: outcome = .failure(error(from: result))
-            }
+        if PQisBusy(conn) == 0 { return try collect() }
+        if let deadline, Clock.now() >= deadline { throw giveUp() }
+        return nil
+    }
+
+    /// Waits for the answer of the statement out, until its deadline.
+    public func waitResult() throws(PostgresError) -> Rows {
+        while true {
+            if let rows = try pollResult() { return rows }
+            _ = try waitFor(Int16(POLLIN), until: deadline ?? .infinity)
         }
-        guard let outcome else { throw lastError() }
-        return try outcome.get()
     }
 
     /// Runs a script of several statements with no parameters (the migration), in one round trip.
     public func execute(script: String) throws(PostgresError) {
+        try checkUsable()
         roundTrips += 1
-        let result = PQexec(conn, script)
-        defer { PQclear(result) }
-        guard let result else { throw lastError() }
-        switch PQresultStatus(result) {
-        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY: return
-        default:
-            let error = error(from: result)
+        guard PQsendQuery(conn, script) == 1 else { throw lastError() }
+        try flushSent()
+        do {
+            _ = try waitResult()
+        } catch {
             // A failed script leaves its transaction aborted; end it so the connection stays usable.
-            if PQstatus(conn) == CONNECTION_OK { _ = PQexec(conn, "ROLLBACK").map { PQclear($0) } }
+            if !error.connectionLost && PQtransactionStatus(conn) == PQTRANS_INERROR { _ = try? query("ROLLBACK") }
             throw error
         }
     }
@@ -132,10 +208,122 @@ public final class Connection {
             try query("COMMIT")
             return value
         } catch {
-            if PQstatus(conn) == CONNECTION_OK { _ = try? query("ROLLBACK") }
+            if PQstatus(conn) == CONNECTION_OK && !abandoned { _ = try? query("ROLLBACK") }
             throw error
         }
     }
+
+    // MARK: Waiting
+
+    private func checkUsable() throws(PostgresError) {
+        guard !abandoned else {
+            throw PostgresError(kind: .query, sqlState: nil, message: "the connection was given up after a statement timed out",
+                                connectionLost: true, timedOut: true)
+        }
+    }
+
+    /// Starts the statement's clock and writes it out completely (nonblocking mode buffers it).
+    private func flushSent() throws(PostgresError) {
+        statementStarted = Clock.now()
+        deadline = waitDeadline(from: statementStarted)
+        while true {
+            let pending = PQflush(conn)
+            if pending == 0 { return }
+            guard pending == 1 else { throw lastError() }
+            // The server reads slowly or not at all; its answers may fill our side meanwhile.
+            guard try waitFor(Int16(POLLOUT | POLLIN), until: deadline!) else { throw giveUp() }
+            guard PQconsumeInput(conn) == 1 else { throw lastError() }
+        }
+    }
+
+    /// Drains every result of the statement (the last is NULL) so the connection is free again.
+    private func collect() throws(PostgresError) -> Rows {
+        deadline = nil
+        var rows: Rows?
+        var failure: PostgresError?
+        while let result = PQgetResult(conn) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY: rows = Connection.rows(of: result)
+            // The first error is the one that stopped the rest of a script.
+            default: failure = failure ?? error(from: result)
+            }
+        }
+        if let failure { throw failure }
+        guard let rows else { throw lastError() }
+        return rows
+    }
+
+    /// The deadline of a wait starting at `start`: `timeout` later, and no more than `stopWait`
+    /// after a stop request (or after the start, for a statement begun while stopping).
+    private func waitDeadline(from start: Double) -> Double {
+        var limit = start + timeout
+        if let stopNoticed { limit = min(limit, max(stopNoticed, start) + Connection.stopWait) }
+        return limit
+    }
+
+    private func noticeStop() {
+        guard stopNoticed == nil, let stop, stop.requested() else { return }
+        let now = Clock.now()
+        stopNoticed = now
+        if let current = deadline { deadline = min(current, now + Connection.stopWait) }
+    }
+
+    /// poll() on the socket (and the stop descriptor) until `until`; false when it passed.
+    private func waitFor(_ events: Int16, until: Double) throws(PostgresError) -> Bool {
+        var limit = until
+        while true {
+            let left = limit - Clock.now()
+            if left <= 0 { return false }
+            var descriptors = [pollfd(fd: PQsocket(conn), events: events, revents: 0)]
+            if let stop, stopNoticed == nil { descriptors.append(pollfd(fd: stop.descriptor, events: Int16(POLLIN), revents: 0)) }
+            let milliseconds = left.isFinite ? Int32(min(left * 1000, 3_600_000).rounded(.up)) : -1
+            let ready = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+            if ready < 0 && errno != EINTR { throw lastError() }
+            if descriptors.count > 1 && descriptors[1].revents != 0 {
+                noticeStop()
+                if let stopNoticed { limit = min(limit, stopNoticed + Connection.stopWait) }
+                if let current = deadline { limit = min(limit, current) }
+            }
+            if descriptors[0].revents != 0 { return true }
+        }
+    }
+
+    /// The statement took too long: ask the server to cancel it, and give the connection up.
+    private func giveUp() -> PostgresError {
+        abandoned = true
+        let stopped = stopNoticed != nil && Clock.now() - statementStarted < timeout
+        deadline = nil
+        cancel()
+        let message = stopped
+            ? "the database did not answer within \(Connection.format(Connection.stopWait)) of the stop request; the statement was cancelled"
+            : "the database did not answer within \(Connection.format(timeout)) (--db-timeout); the statement was cancelled"
+        return PostgresError(kind: .query, sqlState: nil, message: message, connectionLost: true, timedOut: true)
+    }
+
+    /// A cancel request (a new connection to the server) stops the statement there too. It is
+    /// bounded: a server that cannot even take the request must not hold the run.
+    private func cancel() {
+        guard let handle = PQgetCancel(conn) else { return }
+        let request = CancelRequest(handle: handle)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(request.handle, &buffer, Int32(buffer.count))
+            PQfreeCancel(request.handle)
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + .milliseconds(500))
+    }
+
+    /// "2s", "0.75s": durations in messages, as the flags take them.
+    static func format(_ seconds: Double) -> String {
+        let hundredths = (seconds * 100).rounded()
+        if hundredths.truncatingRemainder(dividingBy: 100) == 0 && hundredths < 1e11 { return "\(Int(hundredths / 100))s" }
+        return "\(hundredths / 100)s"
+    }
+
+    // MARK: Results and errors
 
     private static func rows(of result: OpaquePointer) -> Rows {
         let columnCount = PQnfields(result)
@@ -167,13 +355,18 @@ public final class Connection {
         let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
         let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
         let lost = PQstatus(conn) != CONNECTION_OK
-        let message = primary ?? Connection.cleanMessage(PQresultErrorMessage(result))
+        let message = primary.map { ConninfoText.redact($0, secrets: secrets) } ?? clean(PQresultErrorMessage(result))
         return PostgresError(kind: .query, sqlState: state, message: message, connectionLost: lost)
     }
 
     private func lastError() -> PostgresError {
-        PostgresError(kind: .query, sqlState: nil, message: Connection.cleanMessage(PQerrorMessage(conn)),
+        PostgresError(kind: .query, sqlState: nil, message: clean(PQerrorMessage(conn)),
                       connectionLost: PQstatus(conn) != CONNECTION_OK)
+    }
+
+    /// A libpq message as one line, with the password taken out.
+    private func clean(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        ConninfoText.redact(Connection.cleanMessage(pointer), secrets: secrets)
     }
 
     /// libpq messages end in newlines and may span lines; an operator's log wants one line.
@@ -182,6 +375,20 @@ public final class Connection {
         let lines = String(cString: pointer).split(whereSeparator: \.isNewline)
             .map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
         return lines.isEmpty ? "unknown libpq error" : lines.joined(separator: "; ")
+    }
+}
+
+/// A PGcancel handed to the thread that sends the request (it is only read there, then freed).
+private struct CancelRequest: @unchecked Sendable {
+    let handle: OpaquePointer
+}
+
+/// Monotonic seconds, for deadlines.
+private enum Clock {
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }
 

@@ -74,9 +74,12 @@ struct CheckCommand: ParsableCommand {
         // Database and schema.
         var store: OperatorStore?
         do {
-            let connection = try Connection(conninfo: common.databaseURL ?? environment["DATABASE_URL"])
+            let connection = try common.open()
             let version = try OperatorStore(connection: connection).serverVersion()
-            report.add(.pass, "database", "\(connection.endpoint), PostgreSQL \(version)")
+            report.add(.pass, "database", "\(connection.endpoint), PostgreSQL \(version), encoding \(connection.serverEncoding)")
+            if connection.serverEncoding != "UTF8" {
+                report.add(.warn, "encoding", "the database is in \(connection.serverEncoding), not UTF8: characters in answers and errors that it cannot hold are stored as \\u{hex} text")
+            }
             store = OperatorStore(connection: connection)
         } catch {
             let problem = Operator.describe(error)

@@ -12,6 +12,10 @@ struct CommonOptions: ParsableArguments {
                                valueName: "url"))
     var databaseURL: String?
 
+    @Option(help: ArgumentHelp("Longest wait for the database: connecting, and each statement (then cancelled; a run exits 75) (default 30s).",
+                               valueName: "duration"))
+    var dbTimeout: String?
+
     @Option(help: ArgumentHelp("text or json (default: text on a terminal, json otherwise).", valueName: "format"))
     var logFormat: LineLogHandler.Format?
 
@@ -31,14 +35,36 @@ struct CommonOptions: ParsableArguments {
         return Logger(label: label)
     }
 
+    /// A password in argv would sit in `ps` for the whole run.
+    func validate() throws {
+        if let databaseURL, ConninfoText.hasPassword(databaseURL) {
+            throw ExitStatus.fail(ExitStatus.usage, "--database-url must not carry a password (anyone can read it in `ps`): put the URL in DATABASE_URL, or the password in PGPASSWORD or ~/.pgpass")
+        }
+        _ = try databaseTimeout()
+    }
+
+    /// --db-timeout in seconds (default 30).
+    func databaseTimeout() throws(ExitCode) -> Double {
+        guard let dbTimeout else { return 30 }
+        return try Operator.duration(dbTimeout, flag: "--db-timeout")
+    }
+
     /// Opens the database connection: --database-url, else DATABASE_URL, else libpq's defaults.
-    func connect() throws(ExitCode) -> Connection {
-        let conninfo = databaseURL ?? ProcessEnvironment.current["DATABASE_URL"]
+    /// Waits on it act on `stop` (within a second).
+    func connect(stop: StopSignal? = nil) throws(ExitCode) -> Connection {
         do {
-            return try Connection(conninfo: conninfo)
+            return try open(stop: stop)
         } catch {
             throw ExitStatus.from(error)
         }
+    }
+
+    /// The connection, or libpq's error (for `check`, which prints it as one of its lines).
+    func open(stop: StopSignal? = nil) throws(PostgresError) -> Connection {
+        let conninfo = databaseURL ?? ProcessEnvironment.current["DATABASE_URL"]
+        let timeout = (try? databaseTimeout()) ?? 30
+        return try Connection(conninfo: conninfo, timeout: timeout,
+                              stop: stop.map { signal in .init(descriptor: signal.wakeDescriptor) { signal.received() > 0 } })
     }
 }
 

@@ -4,7 +4,8 @@ import PostgresClient
 import ProcessJobsCore
 
 /// Writes `--metrics-file` after each run: the run's numbers, the queue as the run left it,
-/// and the last-success time carried over from the previous file when this run failed.
+/// and the last-success and last-claim times carried over from the previous file when this run
+/// did not set them.
 struct MetricsRecorder {
     let path: String
     /// The job types the run claims (always written, zeros included).
@@ -45,8 +46,8 @@ struct MetricsRecorder {
     }
 
     private func write(_ run: RunMetrics.Run, queue: [OperatorStore.QueueRow]?) {
-        let previous = MetricsFile.read(path).flatMap(MetricsFile.lastSuccess(in:))
-        let text = PrometheusText.render(RunMetrics.families(run: run, queue: queue, previousLastSuccess: previous))
+        let carried = MetricsFile.read(path).map(MetricsFile.carried(in:)) ?? RunMetrics.Carried()
+        let text = PrometheusText.render(RunMetrics.families(run: run, queue: queue, carried: carried))
         do {
             try MetricsFile.write(text, to: path)
         } catch {

@@ -1,5 +1,8 @@
 import ArgumentParser
 import ProcessJobsCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct ProcessJobs: ParsableCommand {
@@ -14,4 +17,22 @@ struct ProcessJobs: ParsableCommand {
         subcommands: [RunCommand.self, MigrateCommand.self, StatusCommand.self, RetryCommand.self, PruneCommand.self,
                       EnqueueCommand.self, CheckCommand.self],
         defaultSubcommand: RunCommand.self)
+
+    static func main() {
+        openStandardDescriptors()
+        main(nil)
+    }
+
+    /// Descriptors 0-2 closed at start (`run 2>&-`) would be the next ones opened: the database
+    /// socket would become "stderr" and log lines would go into the protocol stream. /dev/null
+    /// takes their place first.
+    private static func openStandardDescriptors() {
+        for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+            let opened = open("/dev/null", O_RDWR)
+            if opened >= 0 && opened != descriptor {
+                dup2(opened, descriptor)
+                close(opened)
+            }
+        }
+    }
 }

@@ -89,30 +89,38 @@ struct RunCommand: ParsableCommand {
         let schedule = try repeatSchedule()
         let metrics = try MetricsRecorder(path: metricsFile, types: configuration.targets.keys.sorted(),
                                           lease: configuration.settings.lease, log: log)
-        let connection: Connection
+        let stop = StopSignal()
+        stop.install()
+        var connection: Connection
         do {
-            connection = try common.connect()
+            connection = try common.connect(stop: stop)
         } catch {
             metrics?.recordFailure(exitCode: error.rawValue, seconds: 0,
                                    stop: error.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
             throw error
         }
-        let stop = StopSignal()
-        stop.install()
+        if connection.serverEncoding != "UTF8" {
+            log.warning("the database is not in UTF-8: characters it cannot hold are stored as \\u{hex} text",
+                        metadata: ["server_encoding": .string(connection.serverEncoding)])
+        }
         let settings = configuration.settings
         let transport = CurlTransport(
             options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency,
                            caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
             wakeDescriptor: stop.wakeDescriptor)
-        let store = JobStore(connection: connection, lockedBy: Self.holderName())
         let clock = Stopwatch()
         var hangupsSeen = 0
+        var runs = 0
         while true {
             if stop.hangups() > hangupsSeen {
                 hangupsSeen = stop.hangups()
                 credentials = reloaded(credentials, configuration: configuration, environment: environment, log: log)
             }
             let started = clock.seconds()
+            // Each repeat gets a working connection: the server may have restarted or closed an idle session.
+            if runs > 0 { connection = try common.connect(stop: stop) }
+            runs += 1
+            let store = JobStore(connection: connection, lockedBy: Self.holderName())
             var runSettings = settings
             if let schedule, let window = schedule.window {
                 // Each run ends by the window's end, so cron's next minute finds the lock free.

@@ -57,6 +57,9 @@ final class MetricsTests: IntegrationTestCase {
         XCTAssertGreaterThanOrEqual(lastRun, before - 1)
         XCTAssertLessThanOrEqual(lastRun, Date().timeIntervalSince1970 + 1)
         XCTAssertEqual(metrics.value("process_jobs_last_success_timestamp_seconds"), lastRun)
+        XCTAssertEqual(metrics.value("process_jobs_last_claim_timestamp_seconds"), lastRun, "this run claimed jobs")
+        XCTAssertEqual(metrics.value("process_jobs_last_run_route_paused", ["type": "generate-image"]), 0)
+        XCTAssertEqual(metrics.value("process_jobs_last_run_route_paused", ["type": "generate-complete-pack"]), 0)
 
         // The queue as the run left it.
         XCTAssertEqual(metrics.value("process_jobs_queue_jobs", ["type": "generate-image", "status": "completed"]), 2)
@@ -87,6 +90,7 @@ final class MetricsTests: IntegrationTestCase {
         let app = try startApp(token: "the-right-one")
         XCTAssertEqual(try runBinary(["run", "--metrics-file", path], environment: environment(app: app, token: "the-right-one")).status, 0)
         let success = try XCTUnwrap(try metrics().value("process_jobs_last_success_timestamp_seconds"))
+        XCTAssertEqual(try metrics().value("process_jobs_last_claim_timestamp_seconds"), 0, "nothing was due: no claim known")
 
         try db.insertJob("generate-image")
         let rejected = try runBinary(["run", "--metrics-file", path], environment: environment(app: app, token: "wrong"))
@@ -97,7 +101,9 @@ final class MetricsTests: IntegrationTestCase {
         XCTAssertEqual(metrics.value("process_jobs_last_run_stop_reason", ["reason": "token-rejected"]), 1)
         XCTAssertEqual(metrics.value("process_jobs_last_run_jobs", ["type": "generate-image", "outcome": "released"]), 1)
         XCTAssertEqual(metrics.value("process_jobs_last_success_timestamp_seconds"), success, "carried from the previous file")
-        XCTAssertGreaterThan(try XCTUnwrap(metrics.value("process_jobs_last_run_timestamp_seconds")), success)
+        let rejectedAt = try XCTUnwrap(metrics.value("process_jobs_last_run_timestamp_seconds"))
+        XCTAssertGreaterThan(rejectedAt, success)
+        XCTAssertEqual(metrics.value("process_jobs_last_claim_timestamp_seconds"), rejectedAt, "it claimed the job before the app refused it")
         XCTAssertFalse(try String(contentsOfFile: path, encoding: .utf8).contains("wrong"))
 
         // The database down: the run cannot start, and still says so in the file.
@@ -109,10 +115,29 @@ final class MetricsTests: IntegrationTestCase {
         XCTAssertEqual(metrics.value("process_jobs_last_run_exit_code"), 75)
         XCTAssertEqual(metrics.value("process_jobs_last_run_stop_reason", ["reason": "database-unavailable"]), 1)
         XCTAssertEqual(metrics.value("process_jobs_last_success_timestamp_seconds"), success)
+        XCTAssertEqual(metrics.value("process_jobs_last_claim_timestamp_seconds"), rejectedAt, "carried from the previous file")
         XCTAssertNil(metrics.families["process_jobs_queue_jobs"], "no queue gauges without a database")
         let text = try String(contentsOfFile: path, encoding: .utf8)
         XCTAssertFalse(text.contains("secret-password"))
         try checkWithPromtool(text)
+    }
+
+    func testRouteThePausedAppSlowedDownIsMarked() throws {
+        let app = try startApp()
+        try db.insertJobs("generate-image", count: 3)
+        try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
+        try app.setRules(#"[{"match": {"jobType": "generate-image"}, "times": 1, "action": {"status": 429, "headers": {"Retry-After": "60"}}}]"#)
+        let result = try runBinary(["run", "--concurrency", "1", "--metrics-file", path], environment: environment(app: app))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let metrics = try metrics()
+        XCTAssertEqual(metrics.value("process_jobs_last_run_route_paused", ["type": "generate-image"]), 1)
+        XCTAssertEqual(metrics.value("process_jobs_last_run_route_paused", ["type": "generate-aplus"]), 0)
+        XCTAssertEqual(metrics.value("process_jobs_last_run_jobs", ["type": "generate-aplus", "outcome": "completed"]), 1)
+
+        // The next run, with the app calm again, says so.
+        try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
+        XCTAssertEqual(try runBinary(["run", "--metrics-file", path], environment: environment(app: app)).status, 0)
+        XCTAssertEqual(try self.metrics().value("process_jobs_last_run_route_paused", ["type": "generate-image"]), 0)
     }
 
     func testEveryRunOfRepeatModeRewritesTheFile() throws {
@@ -125,11 +150,18 @@ final class MetricsTests: IntegrationTestCase {
             if let value = try? metrics().value("process_jobs_last_run_timestamp_seconds") { seen.insert(value) }
             return seen.count >= 3
         }
-        // A job enqueued between runs shows up in the next run's numbers.
+        // A job enqueued between runs shows up in the next run's numbers, and the claim time with it.
         try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
         awaitCondition("the job in a run's metrics", timeout: 20) {
             (try? metrics().value("process_jobs_queue_jobs", ["type": "generate-aplus", "status": "completed"])) == 1
         }
+        let claimedAt = try XCTUnwrap(try metrics().value("process_jobs_last_claim_timestamp_seconds"))
+        XCTAssertGreaterThan(claimedAt, 0)
+        // Later runs claim nothing and keep it, while their own timestamps move on.
+        awaitCondition("a later run", timeout: 20) {
+            ((try? metrics().value("process_jobs_last_run_timestamp_seconds")) ?? 0) > claimedAt
+        }
+        XCTAssertEqual(try metrics().value("process_jobs_last_claim_timestamp_seconds"), claimedAt)
         XCTAssertNoThrow(try checkWithPromtool(String(contentsOfFile: path, encoding: .utf8)))
     }
 

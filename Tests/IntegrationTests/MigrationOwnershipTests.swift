@@ -26,7 +26,7 @@ final class MigrationOwnershipTests: IntegrationTestCase {
         components.user = owner
         components.password = password
 
-        let result = try runBinary(["migrate", "--database-url", try XCTUnwrap(components.string)])
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": try XCTUnwrap(components.string)])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("schema migrated"), result.stderr)
         XCTAssertEqual(result.stderr.components(separatedBy: "function left as it is").count - 1, 4, result.stderr)
@@ -34,7 +34,7 @@ final class MigrationOwnershipTests: IntegrationTestCase {
         XCTAssertEqual(try Migration.missing(on: db), [])
         XCTAssertEqual(try Migration.outdated(on: db).count, 4, "the superuser's functions are untouched")
 
-        let again = try runBinary(["migrate", "--database-url", try XCTUnwrap(components.string)])
+        let again = try runBinary(["migrate"], environment: ["DATABASE_URL": try XCTUnwrap(components.string)])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
     }

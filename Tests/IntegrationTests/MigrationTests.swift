@@ -27,7 +27,7 @@ final class MigrationTests: IntegrationTestCase {
         let ids = try seedOriginalRows()
         let before = try db.query("SELECT id, job_type, payload::text, status, retry_count, error_message, processed_at::text, completed_at::text, user_id FROM job_queue ORDER BY id")
 
-        let result = try runBinary(["migrate", "--database-url", databaseURL])
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("schema migrated"), result.stderr)
 
@@ -40,9 +40,9 @@ final class MigrationTests: IntegrationTestCase {
     }
 
     func testSecondRunChangesNothing() throws {
-        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0)
         let columns = try db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'job_queue'").values[0][0]
-        let again = try runBinary(["migrate", "--database-url", databaseURL, "--log-format", "json"])
+        let again = try runBinary(["migrate", "--log-format", "json"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
         XCTAssertEqual(try db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'job_queue'").values[0][0], columns)
@@ -65,7 +65,7 @@ final class MigrationTests: IntegrationTestCase {
         try db.query("DROP TABLE job_queue CASCADE")
         // CASCADE took get_next_job() (it returns the table's row type); the others remain.
         try db.query("DROP FUNCTION IF EXISTS get_next_job(), mark_job_processing(uuid), mark_job_completed(uuid), mark_job_failed(uuid, text)")
-        let result = try runBinary(["migrate", "--database-url", databaseURL])
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try Migration.missing(on: db), [])
         let id = try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
@@ -78,7 +78,7 @@ final class MigrationTests: IntegrationTestCase {
         // Hold the migrators' lock until all three wait for it, so they truly run at once.
         let holder = try Connection(conninfo: databaseURL)
         try holder.query("SELECT pg_advisory_lock(hashtext('process-jobs migrate'))")
-        let migrations = try (0..<3).map { _ in try startBinary(["migrate", "--database-url", databaseURL]) }
+        let migrations = try (0..<3).map { _ in try startBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]) }
         try awaitCondition("three migrations waiting for the advisory lock") {
             try db.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'").values[0][0] == "3"
         }
@@ -93,7 +93,7 @@ final class MigrationTests: IntegrationTestCase {
     func testExistingRowsAreDueSinceTheirCreation() throws {
         try db.query("INSERT INTO job_queue (job_type, payload, created_at) VALUES ('generate-image', '{}', now() - interval '1 hour')")
         try db.query("INSERT INTO job_queue (job_type, payload, created_at) VALUES ('generate-image', '{}', NULL)")
-        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0)
         XCTAssertEqual(try db.count(where: "created_at IS NOT NULL AND run_at <> created_at"), 0, "run_at = created_at")
         XCTAssertEqual(try db.count(where: "created_at IS NULL AND run_at > now()"), 0)
         let status = try runBinary(["status", "--json"], environment: ["DATABASE_URL": databaseURL])
@@ -103,13 +103,13 @@ final class MigrationTests: IntegrationTestCase {
     }
 
     func testNothingToDoTakesNoLock() throws {
-        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0)
         // A long read holds ACCESS SHARE; ALTER TABLE would queue behind it and the app's inserts behind that.
         let reader = try Connection(conninfo: databaseURL)
         try reader.query("BEGIN")
         try reader.query("SELECT count(*) FROM job_queue")
         let started = Date()
-        let again = try runBinary(["migrate", "--database-url", databaseURL], timeout: 10)
+        let again = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL], timeout: 10)
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
         XCTAssertLessThan(Date().timeIntervalSince(started), 3, "migrate waited for a lock it did not need")
@@ -121,7 +121,7 @@ final class MigrationTests: IntegrationTestCase {
         let pid = try XCTUnwrap(reader.query("SELECT pg_backend_pid()").values[0][0])
         try reader.query("BEGIN")
         try reader.query("SELECT count(*) AS held_by_the_report FROM job_queue")
-        let result = try runBinary(["migrate", "--database-url", databaseURL], timeout: 30)
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL], timeout: 30)
         XCTAssertEqual(result.status, 75, result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("pid \(pid)"), result.stderr)
@@ -129,7 +129,7 @@ final class MigrationTests: IntegrationTestCase {
         XCTAssertTrue(result.stderr.contains("nothing was changed"), result.stderr)
         try reader.query("ROLLBACK")
         XCTAssertNotEqual(try Migration.missing(on: db), [], "nothing changed")
-        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0, "once the read is done")
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0, "once the read is done")
     }
 
     /// A database migrated by an earlier release still has the Edge Function's original bodies:
@@ -139,14 +139,14 @@ final class MigrationTests: IntegrationTestCase {
         let guide = try String(contentsOf: Paths.repository.appendingPathComponent("docs/supabase.md"), encoding: .utf8)
         XCTAssertTrue(guide.contains(rollback.trimmingCharacters(in: .whitespacesAndNewlines)), "docs/supabase.md shows the rollback SQL verbatim")
 
-        XCTAssertEqual(try runBinary(["migrate", "--database-url", databaseURL]).status, 0)
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0)
         try db.execute(script: rollback)
         let later = try db.insertJob("generate-image")
         try db.query("UPDATE job_queue SET run_at = now() + interval '1 hour' WHERE id = $1", [later])
         XCTAssertEqual(try db.query("SELECT id FROM get_next_job()").values.map { $0[0] }, [later], "the original ignores run_at")
         XCTAssertEqual(try Migration.outdated(on: db).sorted(), Migration.functions.sorted())
 
-        let result = try runBinary(["migrate", "--database-url", databaseURL])
+        let result = try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("schema migrated") && result.stderr.contains("get_next_job()"), result.stderr)
         XCTAssertEqual(try db.query("SELECT count(*) FROM get_next_job()").values[0][0], "0")

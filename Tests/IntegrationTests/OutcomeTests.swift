@@ -158,7 +158,7 @@ final class OutcomeTests: IntegrationTestCase {
             XCTAssertEqual(row.status, "pending", row.errorMessage ?? "")
             XCTAssertEqual(row.retryCount, 1)
         }
-        XCTAssertTrue(try db.job(hung).errorMessage?.contains("no complete answer within 1s") ?? false)
+        XCTAssertEqual(try db.job(hung).errorMessage, "timed out after 1s")
         XCTAssertTrue(try db.job(dropped).errorMessage?.contains("connection lost after sending") ?? false)
     }
 

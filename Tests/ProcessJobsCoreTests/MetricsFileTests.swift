@@ -41,14 +41,18 @@ final class MetricsFileTests: XCTestCase {
         XCTAssertThrowsError(try MetricsFile.write("x", to: directory + "/missing/x.prom"))
     }
 
-    func testLastSuccessIsReadBack() {
+    func testCarriedTimesAreReadBack() {
+        var summary = RunSummary()
+        summary.claimed = 1
         let text = PrometheusText.render(RunMetrics.families(
-            run: RunMetrics.Run(summary: RunSummary(), seconds: 1, stop: "drained", exitCode: 0, finishedAt: 1_700_000_123.25, types: []),
-            queue: nil, previousLastSuccess: nil))
-        XCTAssertEqual(MetricsFile.lastSuccess(in: text), 1_700_000_123.25)
-        XCTAssertNil(MetricsFile.lastSuccess(in: "process_jobs_last_success_timestamp_seconds 0\n"), "0 means none")
-        XCTAssertNil(MetricsFile.lastSuccess(in: "process_jobs_last_success_timestamp_seconds_other 5\n"))
-        XCTAssertNil(MetricsFile.lastSuccess(in: "garbage"))
+            run: RunMetrics.Run(summary: summary, seconds: 1, stop: "drained", exitCode: 0, finishedAt: 1_700_000_123.25, types: []),
+            queue: nil, carried: .init()))
+        XCTAssertEqual(MetricsFile.carried(in: text), RunMetrics.Carried(lastSuccess: 1_700_000_123.25, lastClaim: 1_700_000_123.25))
+        XCTAssertEqual(MetricsFile.carried(in: "process_jobs_last_success_timestamp_seconds 0\nprocess_jobs_last_claim_timestamp_seconds 0\n"),
+                       RunMetrics.Carried(), "0 means none")
+        XCTAssertEqual(MetricsFile.carried(in: "process_jobs_last_claim_timestamp_seconds 5\n"), RunMetrics.Carried(lastClaim: 5))
+        XCTAssertEqual(MetricsFile.carried(in: "process_jobs_last_success_timestamp_seconds_other 5\n"), RunMetrics.Carried())
+        XCTAssertEqual(MetricsFile.carried(in: "garbage"), RunMetrics.Carried())
         XCTAssertNil(MetricsFile.read(directory + "/nothing.prom"))
     }
 

@@ -82,3 +82,44 @@ final class OutcomeDocumentTests: XCTestCase {
         XCTAssertEqual(Outcome.release(delay: nil).action, "release")
     }
 }
+
+/// Outcomes written to a database not in UTF-8: what the encoding cannot hold becomes \u{hex} text.
+final class OutcomeDocumentEncodingTests: XCTestCase {
+    private func fitted(_ json: String, _ encoding: String) -> String {
+        OutcomeDocument.fitted(json, serverEncoding: encoding)
+    }
+
+    func testUTF8KeepsEverything() {
+        let json = #"{"a":"café 😀 \u00e9"}"#
+        XCTAssertEqual(fitted(json, "UTF8"), json)
+    }
+
+    func testSQLASCIIKeepsOnlyASCII() {
+        XCTAssertEqual(fitted(#"{"a":"café"}"#, "SQL_ASCII"), #"{"a":"caf\\u{e9}"}"#)
+        XCTAssertEqual(fitted(#"{"a":"caf\u00e9"}"#, "SQL_ASCII"), #"{"a":"caf\\u{e9}"}"#)
+        XCTAssertEqual(fitted(#"{"a":"😀"}"#, "SQL_ASCII"), #"{"a":"\\u{1f600}"}"#)
+        XCTAssertEqual(fitted(#"{"a":"\ud83d\ude00"}"#, "SQL_ASCII"), #"{"a":"\\u{1f600}"}"#)
+        XCTAssertEqual(fitted(#"{"a":"\u0041\n\"x\\"}"#, "SQL_ASCII"), #"{"a":"\u0041\n\"x\\"}"#, "ASCII escapes stay")
+    }
+
+    func testLATIN1KeepsItsRange() {
+        XCTAssertEqual(fitted(#"{"a":"café ☕"}"#, "LATIN1"), #"{"a":"café \\u{2615}"}"#)
+        XCTAssertEqual(fitted(#"{"a":"caf\u00e9"}"#, "LATIN1"), #"{"a":"caf\u00e9"}"#)
+    }
+
+    func testResultStaysValidJSONWithTheSameStructure() throws {
+        let json = #"{"k€y":["é",{"x":"\ud83d\ude00 \\u00e9"}],"n":1}"#
+        let fitted = fitted(json, "SQL_ASCII")
+        XCTAssertTrue(fitted.unicodeScalars.allSatisfy { $0.isASCII }, fitted)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fitted.utf8)) as? [String: Any])
+        XCTAssertEqual(object["k\\u{20ac}y"] as? [Any] != nil, true, fitted)
+        XCTAssertEqual(object["n"] as? Int, 1)
+    }
+
+    func testTheTickDocumentIsFitted() {
+        let job = ClaimedJob(id: "j1", type: "generate-image", retryCount: 0, maxRetries: 3, claimedAt: "t",
+                             previousProcessedAt: nil, body: "{}", payloadType: "object")
+        let document = OutcomeDocument.encode([PendingOutcome(job: job, outcome: .fail(error: "Erreur: café"))], serverEncoding: "SQL_ASCII")
+        XCTAssertTrue(document.contains(#""error":"Erreur: caf\\u{e9}""#), document)
+    }
+}

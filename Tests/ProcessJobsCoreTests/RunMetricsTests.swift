@@ -2,9 +2,9 @@ import XCTest
 @testable import ProcessJobsCore
 
 final class RunMetricsTests: XCTestCase {
-    private func run(exitCode: Int32 = 0, types: [String] = ["generate-aplus", "generate-image"]) -> RunMetrics.Run {
+    private func run(exitCode: Int32 = 0, claimed: Int = 4, types: [String] = ["generate-aplus", "generate-image"]) -> RunMetrics.Run {
         var summary = RunSummary()
-        summary.claimed = 4
+        summary.claimed = claimed
         summary.completed = 2
         summary.retried = 1
         summary.rescued = 1
@@ -23,7 +23,7 @@ final class RunMetricsTests: XCTestCase {
     }
 
     func testJobsByTypeAndOutcomeWithZerosForEveryClaimedType() {
-        let families = RunMetrics.families(run: run(), queue: nil, previousLastSuccess: nil)
+        let families = RunMetrics.families(run: run(), queue: nil, carried: .init())
         XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "generate-image", "outcome": "completed"]), 2)
         XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "generate-image", "outcome": "retried"]), 1)
         XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "generate-aplus", "outcome": "completed"]), 0,
@@ -38,7 +38,7 @@ final class RunMetricsTests: XCTestCase {
     }
 
     func testSuccessSetsLastSuccessToThisRun() {
-        let families = RunMetrics.families(run: run(), queue: nil, previousLastSuccess: 1_600_000_000)
+        let families = RunMetrics.families(run: run(), queue: nil, carried: .init(lastSuccess: 1_600_000_000))
         XCTAssertEqual(value(families, "process_jobs_last_run_timestamp_seconds"), 1_700_000_000.5)
         XCTAssertEqual(value(families, "process_jobs_last_success_timestamp_seconds"), 1_700_000_000.5)
         XCTAssertEqual(value(families, "process_jobs_last_run_success"), 1)
@@ -46,16 +46,45 @@ final class RunMetricsTests: XCTestCase {
     }
 
     func testFailureCarriesThePreviousLastSuccess() {
-        let families = RunMetrics.families(run: run(exitCode: 75), queue: nil, previousLastSuccess: 1_600_000_000)
+        let families = RunMetrics.families(run: run(exitCode: 75), queue: nil, carried: .init(lastSuccess: 1_600_000_000))
         XCTAssertEqual(value(families, "process_jobs_last_success_timestamp_seconds"), 1_600_000_000)
         XCTAssertEqual(value(families, "process_jobs_last_run_success"), 0)
         XCTAssertEqual(value(families, "process_jobs_last_run_exit_code"), 75)
-        let none = RunMetrics.families(run: run(exitCode: 77), queue: nil, previousLastSuccess: nil)
+        let none = RunMetrics.families(run: run(exitCode: 77), queue: nil, carried: .init())
         XCTAssertEqual(value(none, "process_jobs_last_success_timestamp_seconds"), 0, "no success known")
     }
 
+    func testLastClaimIsThisRunWhenItClaimedElseCarried() {
+        let claimed = RunMetrics.families(run: run(), queue: nil, carried: .init(lastClaim: 1_600_000_000))
+        XCTAssertEqual(value(claimed, "process_jobs_last_claim_timestamp_seconds"), 1_700_000_000.5)
+        let idle = RunMetrics.families(run: run(claimed: 0), queue: nil, carried: .init(lastClaim: 1_600_000_000))
+        XCTAssertEqual(value(idle, "process_jobs_last_claim_timestamp_seconds"), 1_600_000_000, "a run that claimed nothing keeps the previous claim")
+        let failed = RunMetrics.families(run: run(exitCode: 75, claimed: 0), queue: nil, carried: .init(lastSuccess: 1_500_000_000, lastClaim: 1_600_000_000))
+        XCTAssertEqual(value(failed, "process_jobs_last_claim_timestamp_seconds"), 1_600_000_000)
+        let none = RunMetrics.families(run: run(claimed: 0), queue: nil, carried: .init())
+        XCTAssertEqual(value(none, "process_jobs_last_claim_timestamp_seconds"), 0, "no claim known")
+    }
+
+    func testRoutePausedForEveryClaimedType() {
+        var paused = run(exitCode: 0)
+        paused.summary.pausedTypes = ["generate-image"]
+        let families = RunMetrics.families(run: paused, queue: nil, carried: .init())
+        XCTAssertEqual(value(families, "process_jobs_last_run_route_paused", ["type": "generate-image"]), 1)
+        XCTAssertEqual(value(families, "process_jobs_last_run_route_paused", ["type": "generate-aplus"]), 0, "written even when not paused")
+        let calm = RunMetrics.families(run: run(), queue: nil, carried: .init())
+        XCTAssertEqual(value(calm, "process_jobs_last_run_route_paused", ["type": "generate-image"]), 0)
+    }
+
+    func testStopAndExitCodeAsWritten() {
+        let text = PrometheusText.render(RunMetrics.families(run: run(exitCode: 77), queue: nil, carried: .init()))
+        XCTAssertTrue(text.contains("\nprocess_jobs_last_run_exit_code 77\n"), text)
+        XCTAssertTrue(text.contains("\nprocess_jobs_last_run_stop_reason{reason=\"drained\"} 1\n"), text)
+        XCTAssertTrue(text.contains("\nprocess_jobs_last_claim_timestamp_seconds 1700000000.5\n"), text)
+        XCTAssertTrue(text.contains("\nprocess_jobs_last_run_route_paused{type=\"generate-aplus\"} 0\n"), text)
+    }
+
     func testQueueGaugesLeftOutWhenTheQueueWasNotRead() {
-        let families = RunMetrics.families(run: run(), queue: nil, previousLastSuccess: nil)
+        let families = RunMetrics.families(run: run(), queue: nil, carried: .init())
         XCTAssertFalse(families.contains { $0.name.hasPrefix("process_jobs_queue_") })
     }
 
@@ -66,7 +95,7 @@ final class RunMetricsTests: XCTestCase {
             OperatorStore.QueueRow(type: "generate-image", status: "failed", jobs: 7),
             OperatorStore.QueueRow(type: "send-newsletter", status: "pending", jobs: 1, due: 1, oldestDueSeconds: 9),
         ]
-        let families = RunMetrics.families(run: run(), queue: queue, previousLastSuccess: nil)
+        let families = RunMetrics.families(run: run(), queue: queue, carried: .init())
         XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "generate-image", "status": "pending"]), 5)
         XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "generate-image", "status": "completed"]), 0)
         XCTAssertEqual(value(families, "process_jobs_queue_jobs", ["type": "generate-aplus", "status": "pending"]), 0)
@@ -79,7 +108,7 @@ final class RunMetricsTests: XCTestCase {
     }
 
     func testNamesFollowConventions() {
-        let families = RunMetrics.families(run: run(), queue: [], previousLastSuccess: nil)
+        let families = RunMetrics.families(run: run(), queue: [], carried: .init())
         var names = Set<String>()
         for family in families {
             XCTAssertTrue(family.name.hasPrefix("process_jobs_"), family.name)

@@ -28,6 +28,8 @@ public struct RunSummary: Sendable, Equatable {
     public var rescued = 0
     /// Outcomes the database refused because the lease had been taken over.
     public var leaseLost = 0
+    /// Job types whose route the app paused (429/503) during the run.
+    public var pausedTypes: Set<String> = []
     /// Per job type: outcome name to count.
     public var byType: [String: [String: Int]] = [:]
 

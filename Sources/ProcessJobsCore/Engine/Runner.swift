@@ -321,6 +321,7 @@ public final class Runner {
         let until = retryAfter.map { clock.now() + min($0, settings.retry.cap) } ?? .infinity
         if let current = pausedUntil[type], current >= until { return }
         pausedUntil[type] = until
+        summary.pausedTypes.insert(type)
         log.warning("route paused: the app asked to slow down", metadata: [
             "type": .string(type), "http": .stringConvertible(status),
             "for": .string(retryAfter.map { DurationText.format(min($0, settings.retry.cap)) } ?? "the rest of the run"),
@@ -362,13 +363,16 @@ public final class Runner {
         }
         let count = stop.received()
         guard count > signalsSeen else { return }
+        // Two signals may arrive during one wait: the first one's stop is never skipped.
+        let first = signalsSeen == 0
         signalsSeen = count
-        if count == 1 {
+        if first {
             log.notice("stop requested: finishing requests in flight, releasing the rest",
                        metadata: ["in_flight": .stringConvertible(inFlight.count), "grace": .string(DurationText.format(settings.grace))])
             requestStop(.signal)
             graceDeadline = clock.now() + settings.grace
-        } else {
+        }
+        if count >= 2 {
             cutInFlight(reason: "a second stop signal arrived")
         }
     }
@@ -397,8 +401,13 @@ public final class Runner {
 
     private func waitTimeout(now: Double) -> Double {
         var deadline = now + 1
-        if !unrecorded.isEmpty { deadline = min(deadline, oldestUnrecorded + settings.recordDelay) }
-        if lastClaimShort && finishedSinceClaim > 0 { deadline = min(deadline, lastClaimTime + settings.idleClaimInterval) }
+        if pendingTick == nil {
+            if !unrecorded.isEmpty { deadline = min(deadline, oldestUnrecorded + settings.recordDelay) }
+            if lastClaimShort && finishedSinceClaim > 0 { deadline = min(deadline, lastClaimTime + settings.idleClaimInterval) }
+        } else if let left = store.connection.secondsLeft {
+            // Recording and claiming wait for the tick out (counting them would spin); its deadline does not.
+            deadline = min(deadline, now + left)
+        }
         if let graceDeadline { deadline = min(deadline, graceDeadline) }
         return max(0, deadline - now)
     }

@@ -67,9 +67,15 @@ public enum MetricsFile {
         return String(decoding: file.bytes, as: UTF8.self)
     }
 
-    /// The last-success timestamp a previous file recorded, to carry it past a failed run.
-    public static func lastSuccess(in text: String) -> Double? {
-        let prefix = RunMetrics.lastSuccessName + " "
+    /// The times a previous file recorded, to carry them past runs that do not set them.
+    public static func carried(in text: String) -> RunMetrics.Carried {
+        RunMetrics.Carried(lastSuccess: timestamp(RunMetrics.lastSuccessName, in: text),
+                           lastClaim: timestamp(RunMetrics.lastClaimName, in: text))
+    }
+
+    /// The value of the unlabelled series `name`; nil when absent, unreadable or 0 (none known).
+    private static func timestamp(_ name: String, in text: String) -> Double? {
+        let prefix = name + " "
         for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
             if let value = Double(line.dropFirst(prefix.count).split(separator: " ").first ?? ""),
                value.isFinite, value > 0 {

@@ -29,15 +29,29 @@ public enum RunMetrics {
         public var succeeded: Bool { exitCode == 0 }
     }
 
+    /// Times the file carries from run to run: each is kept until a run sets it anew.
+    public struct Carried: Sendable, Equatable {
+        /// When the last successful run ended.
+        public var lastSuccess: Double?
+        /// When the last run that claimed a job ended.
+        public var lastClaim: Double?
+
+        public init(lastSuccess: Double? = nil, lastClaim: Double? = nil) {
+            self.lastSuccess = lastSuccess
+            self.lastClaim = lastClaim
+        }
+    }
+
     /// Outcome label values, in the order written; Runner's "retry" is written "retried".
     public static let outcomes = ["completed", "retried", "failed", "released", "lease_lost"]
     public static let statuses = ["pending", "processing", "completed", "failed"]
 
     static let lastSuccessName = "process_jobs_last_success_timestamp_seconds"
+    static let lastClaimName = "process_jobs_last_claim_timestamp_seconds"
 
     /// The families for `run`; `queue` is nil when it could not be read (its gauges are left out);
-    /// `previousLastSuccess` comes from the previous file (see MetricsFile.lastSuccess).
-    public static func families(run: Run, queue: [OperatorStore.QueueRow]?, previousLastSuccess: Double?) -> [MetricFamily] {
+    /// `carried` comes from the previous file (see MetricsFile.carried).
+    public static func families(run: Run, queue: [OperatorStore.QueueRow]?, carried: Carried) -> [MetricFamily] {
         var families: [MetricFamily] = []
 
         var jobs: [MetricFamily.Sample] = []
@@ -64,11 +78,16 @@ public enum RunMetrics {
         families.append(MetricFamily(name: "process_jobs_last_run_timestamp_seconds",
                                      help: "When the last run ended, in Unix time.",
                                      samples: [.init([], run.finishedAt)]))
-        let lastSuccess = run.succeeded ? run.finishedAt : (previousLastSuccess ?? 0)
+        let lastSuccess = run.succeeded ? run.finishedAt : (carried.lastSuccess ?? 0)
         families.append(MetricFamily(
             name: lastSuccessName,
             help: "When the last successful run (exit code 0) ended, in Unix time; 0 if none is known.",
             samples: [.init([], lastSuccess)]))
+        let lastClaim = run.summary.claimed > 0 ? run.finishedAt : (carried.lastClaim ?? 0)
+        families.append(MetricFamily(
+            name: lastClaimName,
+            help: "When the last run that claimed at least one job ended, in Unix time; 0 if none is known.",
+            samples: [.init([], lastClaim)]))
         families.append(MetricFamily(name: "process_jobs_last_run_success",
                                      help: "1 if the last run succeeded (exit code 0), else 0.",
                                      samples: [.init([], run.succeeded ? 1 : 0)]))
@@ -78,6 +97,12 @@ public enum RunMetrics {
         families.append(MetricFamily(name: "process_jobs_last_run_stop_reason",
                                      help: "Why the last run ended: 1 for the reason, a label value.",
                                      samples: [.init([.init("reason", run.stop)], 1)]))
+        families.append(MetricFamily(
+            name: "process_jobs_last_run_route_paused",
+            help: "1 if the app asked this job type's route to slow down (HTTP 429 or 503) during the last run, else 0.",
+            samples: Set(run.types).union(run.summary.pausedTypes).sorted().map {
+                .init([.init("type", $0)], run.summary.pausedTypes.contains($0) ? 1 : 0)
+            }))
 
         guard let queue else { return families }
         var byType: [String: (counts: [String: Int], due: Int, oldest: Double, expired: Int)] = [:]

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import PostgresClient
 
 /// The run's side of job_queue: one tick statement that records, rescues and claims.
@@ -57,21 +54,17 @@ public final class JobStore {
     }
 
     /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,
-    /// waiting for the answer.
+    /// waiting for the answer (at most the connection's timeout).
     public func tick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) -> TickResult {
         try beginTick(outcomes: outcomes, claim: claim)
-        while true {
-            if let result = try pollTick() { return result }
-            var descriptor = pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0)
-            _ = poll(&descriptor, 1, 1000)
-        }
+        return JobStore.tickResult(try connection.waitResult())
     }
 
     /// Sends the tick statement; its answer comes from `pollTick()`.
     public func beginTick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) {
         let quotas = claim?.quotas ?? []
         try connection.send(Queries.tick, [
-            OutcomeDocument.encode(outcomes),
+            OutcomeDocument.encode(outcomes, serverEncoding: connection.serverEncoding),
             lockedBy,
             String(claim?.limit ?? 0),
             PostgresArray.literal(quotas.map(\.type)),
@@ -83,7 +76,10 @@ public final class JobStore {
 
     /// The tick's result once it has arrived, else nil (wait for `connection.socket`).
     public func pollTick() throws(PostgresError) -> TickResult? {
-        guard let rows = try connection.pollResult() else { return nil }
+        try connection.pollResult().map(JobStore.tickResult)
+    }
+
+    private static func tickResult(_ rows: Rows) -> TickResult {
         var result = TickResult()
         let kind = rows.column("kind"), id = rows.column("id"), type = rows.column("job_type")
         let status = rows.column("status"), retries = rows.column("retry_count")
