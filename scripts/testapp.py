@@ -970,6 +970,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, AppState]:
     verbosity.add_argument("--verbose", action="store_true", help="one line per request on stderr")
     args = parser.parse_args(argv)
     token = args.token or os.environ.get("SUPABASE_SERVICE_ROLE_KEY") or "test-token"
+    if args.verify_signing_secret:
+        try:
+            import standardwebhooks  # noqa: F401  (checked now rather than on the first request)
+        except ImportError:
+            parser.error("--verify-signing-secret needs the standardwebhooks package: scripts/setup installs it")
     try:
         state = AppState(token=token, delay=parse_delay(args.delay_ms), chaos=args.chaos,
                          chaos_hang_seconds=_number(args.chaos_hang_seconds, "--chaos-hang-seconds"),

@@ -113,28 +113,4 @@ final class SigningSecretTests: XCTestCase {
         _ = try SigningSecret.load(file: open, environment: [:]) { warnings.append($0) }
         XCTAssertEqual(warnings, ["signing secret file \(open) is readable by every user: chmod 600 it"])
     }
-
-    /// --no-bearer-token: only with a secret (else a usage error, 64); then no token is needed
-    /// and no request carries one, not even a route's own.
-    func testNoBearerToken() throws {
-        var flags = RunFlags()
-        flags.appURL = "https://app.example.com"
-        let configuration = try RunConfiguration.resolve(flags, environment: [:])
-        XCTAssertThrowsError(try Credentials.load(tokenFile: nil, bearerToken: false, configuration: configuration,
-                                                  environment: ["SUPABASE_SERVICE_ROLE_KEY": "key"]) { _ in }) { error in
-            guard case ConfigError.usage(let text) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(text.hasPrefix("--no-bearer-token needs a signing secret"), text)
-        }
-        let signedOnly = try Credentials.load(tokenFile: nil, bearerToken: false, configuration: configuration,
-                                              environment: ["PROCESS_JOBS_SIGNING_SECRET": first]) { _ in }
-        XCTAssertNil(signedOnly.token(for: "generate-image"))
-        XCTAssertEqual(signedOnly.signing?.keys.count, 1)
-        XCTAssertEqual(signedOnly.summary, "no bearer token, signed with a secret from PROCESS_JOBS_SIGNING_SECRET")
-
-        // With the token too: both, and the summary names both sources.
-        let both = try Credentials.load(tokenFile: nil, configuration: configuration,
-                                        environment: ["PROCESS_JOBS_SIGNING_SECRET": "\(first) \(second)", "SUPABASE_SERVICE_ROLE_KEY": "key"]) { _ in }
-        XCTAssertEqual(both.token(for: "generate-image")?.value, "key")
-        XCTAssertEqual(both.summary, "token from SUPABASE_SERVICE_ROLE_KEY, signed with 2 secrets from PROCESS_JOBS_SIGNING_SECRET")
-    }
 }
