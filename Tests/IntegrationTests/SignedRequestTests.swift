@@ -77,7 +77,7 @@ final class SignedRequestTests: IntegrationTestCase {
         XCTAssertEqual(Set(attempts.compactMap { $0.headers["webhook-id"] }), [retried])
         let stamps = attempts.compactMap { $0.headers["webhook-timestamp"].flatMap { Int($0) } }
         XCTAssertEqual(stamps.count, 2)
-        XCTAssertLessThanOrEqual(stamps[0], stamps[1], "each attempt is stamped when it is sent")
+        if stamps.count == 2 { XCTAssertLessThanOrEqual(stamps[0], stamps[1], "each attempt is stamped when it is sent") }
 
         let metricsText = try String(contentsOfFile: metrics, encoding: .utf8)
         assertNoSecret([old, new], in: ["the first run's log": first.stderr + first.stdout, "the second run's log": second.stderr,

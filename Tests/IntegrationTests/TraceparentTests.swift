@@ -42,7 +42,7 @@ final class TraceparentTests: IntegrationTestCase {
             XCTAssertEqual(trace.trace, request.jobId?.replacingOccurrences(of: "-", with: "").lowercased())
         }
         let attempts = try app.requests(forJob: id).map { try XCTUnwrap(parts($0.headers["traceparent"])) }
-        XCTAssertEqual(attempts.count, 2)
+        guard attempts.count == 2 else { return XCTFail("two attempts expected, got \(attempts.count)") }
         XCTAssertEqual(attempts[0].trace, attempts[1].trace, "the job's trace on every attempt")
         XCTAssertNotEqual(attempts[0].span, attempts[1].span, "a new span per attempt")
         XCTAssertEqual(Set(requests.compactMap { parts($0.headers["traceparent"])?.trace }).count, others.count + 1, "one trace per job")
