@@ -124,7 +124,7 @@ struct CheckCommand: ParsableCommand {
                                               transport: transport, timeout: timeout + 5)
             for (target, result) in zip(targets, results) {
                 let state: CheckReport.State = result.exitCode == 0 ? .pass : .fail(exitCode: result.exitCode)
-                report.add(state, "route \(target.type)", "\(RedactedURL.text(target.url)): \(result.detail)")
+                report.add(state, "route \(target.type)", "\(RedactedURL.text(target.url)): \(result.detail(signedOnly: credentials.appToken == nil))")
             }
         } else {
             report.add(.skip, "endpoints", "skipped: needs a valid configuration")

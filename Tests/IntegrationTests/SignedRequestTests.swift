@@ -133,6 +133,7 @@ final class SignedRequestTests: IntegrationTestCase {
             XCTAssertEqual(probe.status, 400)
         }
         XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        XCTAssertTrue(check.stdout.contains(": signature accepted (an empty body got HTTP 400)"), check.stdout)
         assertNoSecret([secret], in: ["check's output": check.stdout + check.stderr])
     }
 

@@ -52,6 +52,15 @@ final class EndpointProbeTests: XCTestCase {
         XCTAssertTrue(request.headers.contains("webhook-signature: \(secret.signature(id: String(id), timestamp: 1_700_000_000, body: "{}"))"))
     }
 
+    /// With --no-bearer-token the line speaks of the signature, never of a key that was not sent.
+    func testSignedOnlyDetailNamesTheSignature() {
+        XCTAssertEqual(EndpointProbe.Result.accepted(status: 400).detail(signedOnly: true), "signature accepted (an empty body got HTTP 400)")
+        let refused = EndpointProbe.Result.tokenRejected(status: 401).detail(signedOnly: true)
+        XCTAssertTrue(refused.contains("rejected the signature"), refused)
+        XCTAssertFalse(refused.contains("SUPABASE_SERVICE_ROLE_KEY"), refused)
+        XCTAssertEqual(EndpointProbe.Result.accepted(status: 400).detail, "token accepted (an empty body got HTTP 400)")
+    }
+
     /// A certificate problem points at CURL_CA_BUNDLE, not at starting the app.
     func testUnreachableDetailFitsTheFailure() {
         let tls = EndpointProbe.Result.unreachable("request not sent: SSL certificate problem: unable to get local issuer certificate (curl 60)")

@@ -35,10 +35,17 @@ public enum EndpointProbe {
         }
 
         /// What the check line says after the URL.
-        public var detail: String {
+        public var detail: String { detail(signedOnly: false) }
+
+        /// `signedOnly` (--no-bearer-token): the signature, not a token, is what the app accepted or refused.
+        public func detail(signedOnly: Bool) -> String {
             switch self {
+            case .accepted(let status) where signedOnly:
+                "signature accepted (an empty body got HTTP \(status))"
             case .accepted(let status):
                 "token accepted (an empty body got HTTP \(status))"
+            case .tokenRejected(let status) where signedOnly:
+                "HTTP \(status): the app rejected the signature; give the app the secret process-jobs signs with (docs/signing.md)"
             case .tokenRejected(let status):
                 "HTTP \(status): the app rejected the service-role key; set SUPABASE_SERVICE_ROLE_KEY (or --token-file) to the key the app expects"
             case .wrongURL(let status, let detail):
