@@ -9,8 +9,9 @@ struct CheckCommand: ParsableCommand {
         abstract: "Check configuration, database, schema, row level security and write access, each route's endpoint and token, and the old pg_cron schedule.",
         discussion: """
             One line per check: ✓ passed, ✗ failed, ! warning, - skipped. Each endpoint gets a POST
-            with an empty JSON object and the token: the app must refuse the input (400) — no job is
-            created or run — and not the token (401/403). Exits 0 only if every check passes
+            with an empty JSON object and the token (signed too with a signing secret; only signed with
+            --no-bearer-token): the app must refuse the input (400) — no job is created or run — and
+            not the token or signature (401/403). Exits 0 only if every check passes
             (warnings do not fail it); otherwise with the first failure's code: 64 bad flag,
             78 configuration or schema, 75 database unavailable, 77 token rejected, 69 app
             unreachable or answering wrongly.
