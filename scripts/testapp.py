@@ -51,6 +51,7 @@ been read, before it is answered:
 
     {"seq": 1, "time": <epoch float>, "path": "/api/process-image", "method": "POST",
      "headers": {<lower-cased name>: value}, "body": <raw body text>,
+     "bodyBytes": <length of the raw body; "body" keeps at most --log-body-max bytes>,
      "jobId": <X-Job-Id or null>, "jobType": <X-Job-Type or null>,
      "attempt": <X-Job-Attempt as int or null>,
      "idempotencyKey": <Idempotency-Key (or X-Idempotency-Key) or null>,
@@ -342,6 +343,7 @@ class AppState:
         self.verify_signing_secret = verify_signing_secret
         self.database_url = database_url
         self.verbose = verbose
+        self.log_body_max: int | None = None  # --log-body-max
         self.seed = seed
         self.token = token
         self.delay = delay
@@ -791,7 +793,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             attempt = None
         entry = {
             "seq": None, "time": time.time(), "path": path, "method": self.command,
-            "headers": headers, "body": raw.decode("utf-8", errors="replace"),
+            "headers": headers, "body": raw[:self.server.state.log_body_max].decode("utf-8", errors="replace"),
+            "bodyBytes": len(raw),
             "jobId": headers.get("x-job-id"), "jobType": headers.get("x-job-type"),
             "attempt": attempt,
             "idempotencyKey": headers.get("idempotency-key", headers.get("x-idempotency-key")),
@@ -965,6 +968,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, AppState]:
     parser.add_argument("--chaos", help="e.g. 500:0.30,hang:0.10,drop:0.05,429:0.05")
     parser.add_argument("--chaos-hang-seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=0, help="seed for chaos and delay draws")
+    parser.add_argument("--log-body-max", type=int, default=None,
+                        help="keep at most this many bytes of each body in the log (big payloads)")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="no per-request output (default)")
     verbosity.add_argument("--verbose", action="store_true", help="one line per request on stderr")
@@ -982,6 +987,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, AppState]:
                          verify_signing_secret=args.verify_signing_secret)
     except ConfigError as exc:
         parser.error(str(exc))
+    state.log_body_max = args.log_body_max
     return args, state
 
 

@@ -78,6 +78,7 @@ static inline CURLcode pj_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) {
 static inline CURLcode pj_easy_setopt_ptr(CURL *h, CURLoption o, const void *v) { return pj_curl()->easy_setopt(h, o, v); }
 static inline CURLcode pj_easy_setopt_str(CURL *h, CURLoption o, const char *v) { return pj_curl()->easy_setopt(h, o, v); }
 static inline CURLcode pj_easy_setopt_write(CURL *h, CURLoption o, curl_write_callback v) { return pj_curl()->easy_setopt(h, o, v); }
+static inline CURLcode pj_easy_setopt_seek(CURL *h, CURLoption o, curl_seek_callback v) { return pj_curl()->easy_setopt(h, o, v); }
 static inline CURLcode pj_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return pj_curl()->easy_getinfo(h, i, v); }
 static inline CURLcode pj_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return pj_curl()->easy_getinfo(h, i, v); }
 static inline CURLcode pj_easy_getinfo_ptr(CURL *h, CURLINFO i, void **v) { return pj_curl()->easy_getinfo(h, i, v); }

@@ -31,6 +31,9 @@ public final class CurlTransport: Transport {
     }
 
     private let options: Options
+    /// Bodies up to this size are copied into libcurl (cheaper than the 64 KiB upload buffer it
+    /// allocates per handle for a read callback); larger ones are read from the request in place.
+    static let copiedBodyLimit = 64 * 1024
     private let wakeDescriptor: Int32?
     private var multi: OpaquePointer?
     private var transfers: [Int: Transfer] = [:]
@@ -72,7 +75,7 @@ public final class CurlTransport: Transport {
             return
         }
         let easy = idleHandles.popLast().map { UnsafeMutableRawPointer($0) } ?? newHandle()
-        let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap, url: request.url)
+        let transfer = Transfer(tag: tag, easy: easy, cap: options.bodyCap, url: request.url, requestBody: request.body)
         transfers[tag] = transfer
         let context = Unmanaged.passUnretained(transfer).toOpaque()
 
@@ -86,8 +89,15 @@ public final class CurlTransport: Transport {
         // handshake, not one per request slot. Plain http is HTTP/1.1, where waiting would hold
         // every request behind the first answer.
         _ = pj_easy_setopt_long(easy, CURLOPT_PIPEWAIT, request.url.hasPrefix("https://") ? 1 : 0)
-        _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.utf8.count))
-        _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, request.body)  // copied: the String may go
+        _ = pj_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(transfer.requestBody.utf8.count))
+        if transfer.requestBody.utf8.count <= Self.copiedBodyLimit {
+            _ = pj_easy_setopt_str(easy, CURLOPT_COPYPOSTFIELDS, transfer.requestBody)
+        } else {
+            // Read from the transfer's String as it goes out: a big body is never copied.
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_POSTFIELDS, nil)
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_READDATA, context)
+            _ = pj_easy_setopt_ptr(easy, CURLOPT_SEEKDATA, context)
+        }
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(transfer.headerList))
         _ = pj_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
         _ = pj_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
@@ -103,6 +113,8 @@ public final class CurlTransport: Transport {
         _ = pj_easy_setopt_long(easy, CURLOPT_POST, 1)
         _ = pj_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, bodyCallback)
         _ = pj_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
+        _ = pj_easy_setopt_write(easy, CURLOPT_READFUNCTION, bodyReadCallback)
+        _ = pj_easy_setopt_seek(easy, CURLOPT_SEEKFUNCTION, bodySeekCallback)  // to send again on a fresh connection
         _ = pj_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, milliseconds(options.requestTimeout))
         _ = pj_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(min(options.connectTimeout, options.requestTimeout)))
         _ = pj_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -249,17 +261,22 @@ final class Transfer {
     let cap: Int
     /// Where it goes, to name the proxy in an error.
     let url: String
+    /// The request body, and how much of it libcurl has read.
+    var requestBody: String
+    var bodyOffset = 0
     var body: [UInt8] = []
     var truncated = false
     var headers = ResponseHeaders()
     var headerList: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
 
-    init(tag: Int, easy: UnsafeMutableRawPointer, cap: Int, url: String) {
+    init(tag: Int, easy: UnsafeMutableRawPointer, cap: Int, url: String, requestBody: String) {
         self.tag = tag
         self.easy = easy
         self.cap = cap
         self.url = url
+        self.requestBody = requestBody
+        self.requestBody.makeContiguousUTF8()  // a no-op for the engine's (native) strings
         errorBuffer.initialize(to: 0)
     }
 
@@ -286,6 +303,28 @@ private let bodyCallback: curl_write_callback = { data, size, count, context in
     }
     transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
     return length
+}
+
+/// Hands libcurl the next part of the request body.
+private let bodyReadCallback: curl_read_callback = { buffer, size, count, context in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    guard let buffer else { return 0 }
+    let copied = transfer.requestBody.utf8.withContiguousStorageIfAvailable { utf8 -> Int in
+        let length = min(size * count, utf8.count - transfer.bodyOffset)
+        guard length > 0 else { return 0 }
+        UnsafeMutableRawPointer(buffer).copyMemory(from: utf8.baseAddress! + transfer.bodyOffset, byteCount: length)
+        return length
+    } ?? 0
+    transfer.bodyOffset += copied
+    return copied
+}
+
+/// Rewinds the body (libcurl sends it again when a reused connection turns out closed).
+private let bodySeekCallback: curl_seek_callback = { context, offset, origin in
+    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    guard origin == SEEK_SET, offset >= 0, offset <= transfer.requestBody.utf8.count else { return CURL_SEEKFUNC_CANTSEEK }
+    transfer.bodyOffset = Int(offset)
+    return CURL_SEEKFUNC_OK
 }
 
 /// Picks out Retry-After, Date and Location; a new status line (after "100 Continue") starts over.

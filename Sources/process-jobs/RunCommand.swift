@@ -47,6 +47,10 @@ struct RunCommand: ParsableCommand {
     var backoffBase: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Longest retry delay, Retry-After included (default 1h).", valueName: "duration"))
     var backoffMax: String?
+    @Option(help: ArgumentHelp("A request body over this size fails its job at once, unsent (default 10MiB; e.g. 512KiB, 64MiB or bytes).", valueName: "size"))
+    var maxPayload: String?
+    @Option(help: ArgumentHelp("Bodies in flight and claimed but not sent stay within this size; a single larger body goes alone (default 64MiB).", valueName: "size"))
+    var maxInflightBytes: String?
     @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
     var allowInsecureHTTP = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Repeat mode: start a run every DURATION (at least 1s, e.g. 10s) instead of once.", valueName: "duration"))
@@ -226,6 +230,8 @@ struct RunCommand: ParsableCommand {
         flags.backoffMax = backoffMax
         flags.allowInsecureHTTP = allowInsecureHTTP
         flags.seed = seed
+        flags.maxPayload = maxPayload
+        flags.maxInflightBytes = maxInflightBytes
         return flags
     }
 

@@ -137,7 +137,7 @@ final class BadAnswerTests: IntegrationTestCase {
         for (status, id) in ids {
             let row = try db.job(id)
             XCTAssertEqual(row.status, "failed", "HTTP \(status)")
-            XCTAssertEqual(row.retryCount, 1)
+            XCTAssertEqual(row.retryCount, 0)
             XCTAssertEqual(row.errorMessage, "HTTP \(status): redirect to https://app.example.com/api/v2/process-image not followed for a POST; point the app URL at the final address")
         }
         XCTAssertEqual(try db.job(bare).errorMessage, "HTTP 307: redirect not followed for a POST; point the app URL at the final address")

@@ -38,9 +38,9 @@ final class LeaseTests: IntegrationTestCase {
         XCTAssertEqual(rescued.map(\.status), ["failed"])
         let row = try db.job(id)
         XCTAssertEqual(row.status, "failed")
-        XCTAssertEqual(row.retryCount, 2)
+        XCTAssertEqual(row.retryCount, 1, "no retry granted: the count stays")
         XCTAssertTrue(row.completed)
-        XCTAssertTrue(row.errorMessage?.contains("lease expired: dead-host:1") ?? false, row.errorMessage ?? "")
+        XCTAssertEqual(row.errorMessage, "lease expired: dead-host:1 did not report an outcome within the lease; no retries left (retry_count 1, max_retries 1)")
     }
 
     func testLegacyProcessingRowsExpireByProcessedAt() throws {

@@ -51,3 +51,16 @@ extension DurationTextTests {
         XCTAssertEqual(try DurationText.seconds("3650d"), 3650 * 86_400)
     }
 }
+
+extension DurationTextTests {
+    /// Differences of row timestamps reach here (an 'infinity' run_at, a year 294276 lease):
+    /// whatever the number, a text and no trap.
+    func testFormatsAnyNumber() {
+        XCTAssertEqual(DurationText.format(.infinity), "infinity")
+        XCTAssertEqual(DurationText.format(-.infinity), "-infinity")
+        XCTAssertEqual(DurationText.format(.nan), "unknown")
+        XCTAssertEqual(DurationText.format(1e300), "1.1574074074074075e+295d")
+        XCTAssertEqual(DurationText.format(-90), "-90s")
+        XCTAssertEqual(DurationText.format(-1e20), "-1157407407407408.0d")
+    }
+}

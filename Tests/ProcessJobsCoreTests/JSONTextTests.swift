@@ -75,3 +75,22 @@ final class JSONTextTests: XCTestCase {
         }
     }
 }
+
+extension JSONTextTests {
+    /// Only the error fields are decoded: the whole of an answer nested 511 levels deep (one
+    /// below the validator's limit) took 2 s of CPU per answer (found by the fuzz pass).
+    func testErrorFieldIgnoresTheRestOfTheAnswer() {
+        let depth = 511
+        for nested in ["[", #"{"a":"#] {
+            let closing = nested == "[" ? "]" : "}"
+            let body = #"{"error":"boom","x":"# + String(repeating: nested, count: depth) + "1" + String(repeating: closing, count: depth) + "}"
+            let started = Date()
+            XCTAssertEqual(JSONText.errorField(Array(body.utf8)), "boom")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 0.25)
+        }
+        XCTAssertEqual(JSONText.errorField(Array(#"{"error":{"message":"inner","x":[1]},"message":"outer"}"#.utf8)), "inner")
+        XCTAssertEqual(JSONText.errorField(Array(#"{"error":{"code":1},"message":"outer"}"#.utf8)), "outer")
+        XCTAssertEqual(JSONText.errorField(Array(#"{"error":[1],"message":"outer"}"#.utf8)), "outer")
+        XCTAssertNil(JSONText.errorField(Array(#"{"error":1}"#.utf8)))
+    }
+}

@@ -262,4 +262,17 @@ final class RunConfigurationTests: XCTestCase {
         }
         assertUsage({ $0.routeTokens = ["resize=/etc/t"] }, mentions: "--route-token resize: no such route")
     }
+
+    func testPayloadLimits() throws {
+        let defaults = try resolve().settings
+        XCTAssertEqual(defaults.maxPayload, 10 << 20)
+        XCTAssertEqual(defaults.maxInflightBytes, 64 << 20)
+        let set = try resolve { $0.maxPayload = "512KiB"; $0.maxInflightBytes = "1000000" }.settings
+        XCTAssertEqual(set.maxPayload, 512 * 1024)
+        XCTAssertEqual(set.maxInflightBytes, 1_000_000)
+        assertUsage({ $0.maxPayload = "10MB" }, mentions: "--max-payload")
+        assertUsage({ $0.maxPayload = "0" }, mentions: "--max-payload must be greater than zero")
+        assertUsage({ $0.maxInflightBytes = "-1" }, mentions: "--max-inflight-bytes")
+        assertUsage({ $0.maxInflightBytes = "0" }, mentions: "--max-inflight-bytes must be greater than zero")
+    }
 }

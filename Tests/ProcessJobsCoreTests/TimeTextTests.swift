@@ -45,5 +45,7 @@ final class TimeTextTests: XCTestCase {
         XCTAssertEqual(TimeText.age(95.4), "95s")
         XCTAssertEqual(TimeText.relative(-9.2e18), "forever ago")
         XCTAssertEqual(TimeText.rfc3339(9.3e18), "infinity")
+        XCTAssertEqual(TimeText.rfc3339(1e300), "infinity")
+        XCTAssertEqual(TimeText.rfc3339(-9.3e18), "-infinity")
     }
 }

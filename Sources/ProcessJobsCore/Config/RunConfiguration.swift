@@ -18,6 +18,8 @@ public struct RunFlags: Sendable {
     public var backoffMax: String?
     public var allowInsecureHTTP = false
     public var seed: UInt64?
+    public var maxPayload: String?
+    public var maxInflightBytes: String?
 
     public init() {}
 }
@@ -68,6 +70,8 @@ public struct RunConfiguration: Sendable {
             throw .usage("--backoff-max must not be shorter than --backoff-base")
         }
         settings.seed = flags.seed
+        settings.maxPayload = try size(flags.maxPayload, "--max-payload", default: settings.maxPayload)
+        settings.maxInflightBytes = try size(flags.maxInflightBytes, "--max-inflight-bytes", default: settings.maxInflightBytes)
 
         let routes: Routes
         do { routes = try Routes(overrides: flags.routes) } catch { throw .usage(error.description) }
@@ -137,6 +141,14 @@ public struct RunConfiguration: Sendable {
         }
         return RunConfiguration(settings: settings, appURL: appURL, routes: routes, targets: targets,
                                 foreignTypes: foreignTypes, routeTokenFiles: routeTokenFiles)
+    }
+
+    private static func size(_ text: String?, _ flag: String, default value: Int) throws(ConfigError) -> Int {
+        guard let text else { return value }
+        let bytes: Int
+        do { bytes = try SizeText.bytes(text) } catch { throw .usage("\(flag): \(error.description)") }
+        guard bytes > 0 else { throw .usage("\(flag) must be greater than zero") }
+        return bytes
     }
 
     private static func duration(_ text: String?, _ flag: String, default value: Double) throws(ConfigError) -> Double {

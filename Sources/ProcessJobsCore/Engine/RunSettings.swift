@@ -25,6 +25,11 @@ public struct RunSettings: Sendable {
     /// After a claim that found fewer jobs than asked, wait this long before asking again while
     /// requests are still in flight (their answers may queue new work, e.g. a complete pack).
     public var idleClaimInterval: Double = 0.25
+    /// A body over this many bytes fails its job at once, unsent (--max-payload).
+    public var maxPayload = 10 * 1024 * 1024
+    /// Bodies of requests in flight and of claimed jobs not yet sent stay within this many bytes
+    /// (--max-inflight-bytes); a single larger body goes alone.
+    public var maxInflightBytes = 64 * 1024 * 1024
     /// Seed for backoff jitter (nil: from the system).
     public var seed: UInt64? = nil
 

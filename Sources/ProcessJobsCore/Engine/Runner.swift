@@ -43,6 +43,9 @@ public final class Runner {
     private var finishedSinceClaim = 0
     /// The tick statement out to the database, with what it carries.
     private var pendingTick: (outcomes: [PendingOutcome], claim: JobStore.Claim?, started: Double)?
+    /// A job at the front waits for its body to be read, which needs the connection: no new
+    /// tick starts until it is read.
+    private var bodyWaiting = false
 
     public init(store: JobStore, transport: any Transport, settings: RunSettings, targets: [String: String],
                 credentials: Credentials, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
@@ -95,11 +98,11 @@ public final class Runner {
             if pendingTick != nil, let result = try store.pollTick() {
                 tickFinished(result)
             }
-            if pendingTick == nil {
+            if pendingTick == nil && !bodyWaiting {
                 let claim = wantsClaim(now: now)
                 if claim || wantsRecord(now: now) { try startTick(claim: claim) }
             }
-            dispatch()
+            try dispatch()
             if pendingTick == nil && inFlight.isEmpty && queuedCount == 0 && unrecorded.isEmpty
                 && (!mayFindWork() || claimQuotas().isEmpty) {
                 return
@@ -153,10 +156,20 @@ public final class Runner {
         }
     }
 
+    /// Body bytes the run holds: requests in flight and jobs claimed but not sent (bodies over
+    /// --max-payload are never loaded).
+    private var heldBytes: Int {
+        let queued = queue[queueHead...].lazy.map(\.bodySize).filter { $0 <= self.settings.maxPayload }.reduce(0, +)
+        let sending = inFlight.values.lazy.map(\.job.bodySize).filter { $0 <= self.settings.maxPayload }.reduce(0, +)
+        return queued + sending
+    }
+
     /// Sends a tick: the outcomes gathered so far and, when `claim`, a rescue and claim.
     private func startTick(claim: Bool) throws(PostgresError) {
+        let held = claim ? heldBytes : 0
         let request = claim
-            ? JobStore.Claim(limit: claimLimit, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0)
+            ? JobStore.Claim(limit: claimLimit, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0,
+                             budget: settings.maxInflightBytes - held, alone: held == 0, maxPayload: settings.maxPayload)
             : nil
         let outcomes = unrecorded
         unrecorded = []
@@ -252,10 +265,11 @@ public final class Runner {
 
     // MARK: Dispatching and answers
 
-    private func dispatch() {
+    private func dispatch() throws(PostgresError) {
         var skipped: [ClaimedJob] = []
+        bodyWaiting = false
         while inFlight.count < settings.concurrency, queueHead < queue.count, stopReason == nil {
-            let job = queue[queueHead]
+            var job = queue[queueHead]
             queueHead += 1
             if let until = pausedUntil[job.type], until > clock.now() {
                 enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: until.isFinite ? until - clock.now() : nil)))
@@ -265,14 +279,32 @@ public final class Runner {
                 skipped.append(job)
                 continue
             }
-            guard let body = job.body, let url = targets[job.type] else {
-                let error = "payload is not a JSON object (it is \(job.payloadType == "null" ? "JSON null" : "a JSON \(job.payloadType)")): the app expects an object"
+            if let error = job.unsendable(maxPayload: settings.maxPayload) {
                 enqueueOutcome(PendingOutcome(job: job, outcome: .fail(error: error)))
+                continue
+            }
+            if job.body == nil {
+                // Too big to come with the claim: read now, while no statement is out.
+                guard pendingTick == nil else {
+                    bodyWaiting = true
+                    skipped.append(job)
+                    continue
+                }
+                guard let body = try store.body(of: job) else {
+                    // The lease was taken over: writing the release is fenced out and counted.
+                    enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: nil)))
+                    continue
+                }
+                job = job.with(body: body)
+            }
+            guard let body = job.body, let url = targets[job.type] else {
+                enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: nil)))
                 continue
             }
             let tag = nextTag
             nextTag += 1
-            inFlight[tag] = (job, clock.now())
+            // The request holds the body; the job in flight keeps only its size.
+            inFlight[tag] = (job.with(body: nil), clock.now())
             inFlightByType[job.type, default: 0] += 1
             transport.start(Request.forJob(job, body: body, url: url, token: credentials.token(for: job.type)?.value,
                                            trace: TraceContext(jobID: job.id, span: TraceContext.newSpan()),
@@ -350,7 +382,10 @@ public final class Runner {
 
     private func enqueueOutcome(_ outcome: PendingOutcome) {
         if unrecorded.isEmpty { oldestUnrecorded = clock.now() }
-        unrecorded.append(outcome)
+        // An outcome waiting to be written has no use for the body.
+        unrecorded.append(outcome.job.body == nil ? outcome
+            : PendingOutcome(job: outcome.job.with(body: nil), outcome: outcome.outcome,
+                             httpStatus: outcome.httpStatus, seconds: outcome.seconds))
     }
 
     // MARK: Stopping

@@ -25,12 +25,15 @@ public enum DurationText {
         return value * scale
     }
 
-    /// "1.5s", "2m", "3h": compact, for messages.
+    /// "1.5s", "2m", "3h": compact, for messages. Any number: differences of row timestamps
+    /// (an 'infinity' run_at) come here too.
     public static func format(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return seconds.isNaN ? "unknown" : seconds > 0 ? "infinity" : "-infinity" }
+        if seconds < 0 { return "-" + format(-seconds) }
         if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
         if seconds < 120 { return seconds == seconds.rounded() ? "\(Int(seconds))s" : "\((seconds * 10).rounded() / 10)s" }
         if seconds < 7200 { return "\(Int((seconds / 60).rounded()))m" }
         if seconds < 172_800 { return "\(Int((seconds / 3600).rounded()))h" }
-        return "\(Int((seconds / 86_400).rounded()))d"
+        return "\(NumberText.fixed((seconds / 86_400).rounded(), decimals: 0))d"
     }
 }

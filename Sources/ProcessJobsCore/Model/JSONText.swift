@@ -16,16 +16,27 @@ enum JSONText {
     /// The app's error text: `error` when it is a string, `error.message`, or `message`.
     static func errorField(_ bytes: [UInt8]) -> String? {
         guard bytes.first(where: { !isSpace($0) }) == UInt8(ascii: "{"),
-              case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        else { return nil }
-        switch object["error"] {
-        case .string(let text)?: return text
-        case .object(let inner)?:
-            if case .string(let text)? = inner["message"] { return text }
-        default: break
+              let fields = try? JSONDecoder().decode(ErrorFields.self, from: Data(bytes)) else { return nil }
+        return fields.error ?? fields.message
+    }
+
+    /// Only the fields an error answer may carry are decoded: decoding a whole answer as
+    /// JSONValue cost seconds of CPU for one nested 511 levels deep.
+    private struct ErrorFields: Decodable {
+        var error: String?
+        var message: String?
+
+        enum Keys: CodingKey { case error, message }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Keys.self)
+            if let text = try? container.decode(String.self, forKey: .error) {
+                error = text
+            } else if let inner = try? container.nestedContainer(keyedBy: Keys.self, forKey: .error) {
+                error = try? inner.decode(String.self, forKey: .message)
+            }
+            message = try? container.decode(String.self, forKey: .message)
         }
-        if case .string(let text)? = object["message"] { return text }
-        return nil
     }
 
     /// `text` as a JSON string literal. NUL is dropped: PostgreSQL text cannot hold it.
@@ -61,7 +72,7 @@ enum JSONText {
     }
 }
 
-/// Any JSON value; used only to validate and to pick the error field.
+/// Any JSON value; used to check an enqueued payload.
 enum JSONValue: Decodable {
     case object([String: JSONValue])
     case array([JSONValue])

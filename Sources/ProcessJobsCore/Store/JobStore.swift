@@ -19,14 +19,32 @@ public final class JobStore {
         public var lease: Double
         /// Also turn expired leases into failed attempts.
         public var rescue: Bool
+        /// Body bytes this claim may bring in (--max-inflight-bytes less what the run holds);
+        /// jobs past it stay pending, untouched.
+        public var budget: Int
+        /// Nothing is held: the first job may go alone even when its body is over `budget`.
+        public var alone: Bool
+        /// Bodies over this (--max-payload) are claimed to fail, never loaded.
+        public var maxPayload: Int
 
-        public init(limit: Int, quotas: [(type: String, quota: Int)], lease: Double, rescue: Bool) {
+        public init(limit: Int, quotas: [(type: String, quota: Int)], lease: Double, rescue: Bool,
+                    budget: Int = RunSettings().maxInflightBytes, alone: Bool = true,
+                    maxPayload: Int = RunSettings().maxPayload) {
             self.limit = limit
             self.quotas = quotas
             self.lease = lease
             self.rescue = rescue
+            self.budget = budget
+            self.alone = alone
+            self.maxPayload = maxPayload
         }
     }
+
+    /// Bodies up to this size come with the claim; larger ones are read one at a time by
+    /// `body(of:)`, so a tick's answer stays small whatever the payloads.
+    public static let inlineBodyLimit = 64 * 1024
+    /// Chunk size for reading a big body (libpq holds a chunk three times over while reading it).
+    static let bodyChunk = 4 * 1024 * 1024
 
     public struct Recorded: Sendable, Equatable {
         public let id: String
@@ -57,7 +75,7 @@ public final class JobStore {
     /// waiting for the answer (at most the connection's timeout).
     public func tick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) -> TickResult {
         try beginTick(outcomes: outcomes, claim: claim)
-        return JobStore.tickResult(try connection.waitResult())
+        return Self.decode(try connection.waitResult())
     }
 
     /// Sends the tick statement; its answer comes from `pollTick()`.
@@ -71,37 +89,93 @@ public final class JobStore {
             PostgresArray.literal(quotas.map { String($0.quota) }),
             String(claim?.lease ?? 0),
             (claim?.rescue ?? false) ? "true" : "false",
+            String(max(0, claim?.budget ?? 0)),
+            (claim?.alone ?? false) ? "true" : "false",
+            String(claim?.maxPayload ?? 0),
+            String(Self.inlineBodyLimit),
         ])
     }
 
     /// The tick's result once it has arrived, else nil (wait for `connection.socket`).
     public func pollTick() throws(PostgresError) -> TickResult? {
-        try connection.pollResult().map(JobStore.tickResult)
+        try connection.pollResult().map(Self.decode)
     }
 
-    private static func tickResult(_ rows: Rows) -> TickResult {
+    /// The tick's rows as values. Nothing a row holds can trap here: ids, times and statuses are
+    /// the statement's own, and every other value has a fallback (a NULL job_type reads "").
+    static func decode(_ rows: Rows) -> TickResult {
         var result = TickResult()
         let kind = rows.column("kind"), id = rows.column("id"), type = rows.column("job_type")
         let status = rows.column("status"), retries = rows.column("retry_count")
         let maxRetries = rows.column("max_retries"), claimedAt = rows.column("claimed_at")
         let previous = rows.column("previous_processed_at"), payloadType = rows.column("payload_type")
-        let body = rows.column("body"), lockedBy = rows.column("locked_by")
+        let body = rows.column("body"), lockedBy = rows.column("locked_by"), bodySize = rows.column("body_size")
         for row in rows.values {
-            let retryCount = Int(row[retries] ?? "0") ?? 0
+            guard let jobID = row[id] else { continue }
+            let retryCount = row[retries].flatMap { Int($0) } ?? 0
             switch row[kind] {
             case "recorded":
-                result.recorded.append(Recorded(id: row[id]!, status: row[status]!, retryCount: retryCount))
+                result.recorded.append(Recorded(id: jobID, status: row[status] ?? "", retryCount: retryCount))
             case "rescued":
-                result.rescued.append(Rescued(id: row[id]!, type: row[type]!, status: row[status]!,
+                result.rescued.append(Rescued(id: jobID, type: row[type] ?? "", status: row[status] ?? "",
                                               retryCount: retryCount, previousHolder: row[lockedBy]))
             default:
                 result.claimed.append(ClaimedJob(
-                    id: row[id]!, type: row[type]!, retryCount: retryCount,
-                    maxRetries: Int(row[maxRetries] ?? "3") ?? 3, claimedAt: row[claimedAt]!,
-                    previousProcessedAt: row[previous], body: row[body], payloadType: row[payloadType] ?? "null"))
+                    id: jobID, type: row[type] ?? "", retryCount: retryCount,
+                    maxRetries: row[maxRetries].flatMap { Int($0) } ?? 3, claimedAt: row[claimedAt] ?? "",
+                    previousProcessedAt: row[previous], body: row[body], payloadType: row[payloadType] ?? "missing",
+                    bodySize: row[bodySize].flatMap { Int($0) } ?? 0))
             }
         }
         return result
+    }
+
+    /// The body of a job claimed without it (over `inlineBodyLimit`), read so that the run holds
+    /// one copy of it: one statement for a body of up to a chunk, else a cursor read chunk by
+    /// chunk into the body's own storage. Nil when the lease was taken over meanwhile. Needs the
+    /// connection free (no tick out).
+    public func body(of job: ClaimedJob) throws(PostgresError) -> String? {
+        let fence: [String?] = [job.id, lockedBy, job.claimedAt]
+        if job.bodySize <= Self.bodyChunk {
+            return try connection.query(Queries.smallBody, fence).values.first?.first ?? nil
+        }
+        return try connection.transaction { connection throws(PostgresError) -> String? in
+            try connection.query(Queries.bodyChunks, fence + [String(Self.bodyChunk)])
+            // The first chunk says how big the body is; the rest are written after it.
+            guard var chunk = try connection.query(Queries.nextBodyChunk).values.first,
+                  let total = chunk[2].flatMap({ Int($0) }), total > 0 else { return nil }
+            var failure: PostgresError?
+            var complete = false
+            let body = String(unsafeUninitializedCapacity: total) { buffer -> Int in
+                var filled = 0, expected = 1
+                while true {
+                    guard chunk[0] == String(expected), var text = chunk[3] else { return 0 }
+                    let fits = text.withUTF8 { utf8 -> Bool in
+                        guard utf8.count <= buffer.count - filled else { return false }
+                        if let source = utf8.baseAddress, let target = buffer.baseAddress {
+                            (target + filled).update(from: source, count: utf8.count)
+                        }
+                        filled += utf8.count
+                        return true
+                    }
+                    guard fits else { return 0 }
+                    if chunk[1] == String(expected) {
+                        complete = true
+                        return filled
+                    }
+                    expected += 1
+                    do throws(PostgresError) {
+                        guard let next = try connection.query(Queries.nextBodyChunk).values.first else { return 0 }
+                        chunk = next
+                    } catch {
+                        failure = error
+                        return 0
+                    }
+                }
+            }
+            if let failure { throw failure }
+            return complete ? body : nil
+        }
     }
 }
 

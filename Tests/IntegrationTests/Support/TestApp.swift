@@ -85,6 +85,8 @@ struct AppRequest: Decodable {
     let method: String
     let headers: [String: String]
     let body: String
+    /// The body's length as received ("body" may be cut: testapp.py --log-body-max).
+    let bodyBytes: Int?
     let jobId: String?
     let jobType: String?
     let attempt: Int?
