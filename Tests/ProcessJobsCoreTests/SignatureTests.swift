@@ -11,7 +11,7 @@ final class SignatureTests: XCTestCase {
 
     /// RFC 4231 test case 2: the MAC itself, independent of the header's framing.
     func testHMACSHA256AgainstRFC4231() {
-        let mac = Signature.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        let mac = Signature.hmacSHA256(key: Array("Jefe".utf8), parts: ["what do ya ", "want for nothing?"])
         XCTAssertEqual(mac.map { String(format: "%02x", $0) }.joined(),
                        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
