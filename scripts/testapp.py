@@ -43,6 +43,9 @@ delay and chaos, then the JSON body: not a JSON object or no projectId -> 400
                                 and, if includeAPlus is true, one generate-aplus job into
                                 job_queue(job_type, payload, user_id) with one psql call.
     /api/process-aplus          200 {"success":true,"aplusId":"<projectId>-aplus"}
+    /api/job-failed             a failure job (process-jobs --on-failure job-failed): needs
+                                failedJobId instead of projectId (else 400);
+                                200 {"success":true,"failedJobId":"<failedJobId>"}
 
 Request log
 -----------
@@ -528,7 +531,12 @@ def process_aplus(state: AppState, request: Request) -> tuple[int, Any]:
     return 200, {"success": True, "aplusId": f"{request.body['projectId']}-aplus"}
 
 
+def job_failed(state: AppState, request: Request) -> tuple[int, Any]:
+    return 200, {"success": True, "failedJobId": request.body["failedJobId"]}
+
+
 API_ROUTES: dict[str, Callable[[AppState, Request], tuple[int, Any]]] = {
+    "/api/job-failed": job_failed,
     "/api/process-image": process_image,
     "/api/process-complete-pack": process_complete_pack,
     "/api/process-aplus": process_aplus,
@@ -551,6 +559,11 @@ def app_answer(state: AppState, request: Request) -> tuple[int, Any]:
     refusal = access_error(state, request)
     if refusal is not None:
         return refusal
+    if request.path == "/api/job-failed":
+        failed_job_id = request.body.get("failedJobId") if isinstance(request.body, dict) else None
+        if not isinstance(failed_job_id, str) or not failed_job_id:
+            return 400, {"error": "Missing required fields"}
+        return job_failed(state, request)
     if not request.project_id:
         return 400, {"error": "Missing required fields"}
     if request.project_id == "missing":

@@ -51,6 +51,8 @@ struct RunCommand: ParsableCommand {
     var maxPayload: String?
     @Option(help: ArgumentHelp("Bodies in flight and claimed but not sent stay within this size; a single larger body goes alone (default 64MiB).", valueName: "size"))
     var maxInflightBytes: String?
+    @Option(help: ArgumentHelp("When a job ends failed, queue one job of TYPE about it, in the same statement (routed to /api/TYPE unless --route says otherwise).", valueName: "type"))
+    var onFailure: String?
     @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
     var allowInsecureHTTP = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Repeat mode: start a run every DURATION (at least 1s, e.g. 10s) instead of once.", valueName: "duration"))
@@ -124,7 +126,7 @@ struct RunCommand: ParsableCommand {
             // Each repeat gets a working connection: the server may have restarted or closed an idle session.
             if runs > 0 { connection = try common.connect(stop: stop) }
             runs += 1
-            let store = JobStore(connection: connection, lockedBy: Self.holderName())
+            let store = JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure)
             var runSettings = settings
             if let schedule, let window = schedule.window {
                 // Each run ends by the window's end, so cron's next minute finds the lock free.
@@ -232,6 +234,7 @@ struct RunCommand: ParsableCommand {
         flags.seed = seed
         flags.maxPayload = maxPayload
         flags.maxInflightBytes = maxInflightBytes
+        flags.onFailure = onFailure
         return flags
     }
 

@@ -12,6 +12,8 @@ struct StatusCommand: ParsableCommand {
     var json = false
     @Option(name: .customLong("route"), help: ArgumentHelp("As the run's --route, so types you route are not reported as unrouted (repeatable).", valueName: "type=path"))
     var routes: [String] = []
+    @Option(help: ArgumentHelp("As the run's --on-failure, so its type is routed (/api/TYPE unless --route says otherwise).", valueName: "type"))
+    var onFailure: String?
     @Option(help: ArgumentHelp("As the run's --lease: a processing row without locked_until counts as expired after this long (default 300s).", valueName: "duration"))
     var lease: String?
 
@@ -19,11 +21,17 @@ struct StatusCommand: ParsableCommand {
 
     static let errorWindow: Double = 86_400
     static let expiredListLimit = 20
+    static let recentFailureLimit = 10
 
     func run() throws {
         _ = common.makeLogger()
         let routeTable: Routes
-        do { routeTable = try Routes(overrides: routes) } catch { throw Operator.usage(error.description) }
+        do {
+            if let onFailure { try Routes.checkType(onFailure) }
+            routeTable = try Routes(overrides: (onFailure.map { [Routes.failureRoute(for: $0)] } ?? []) + routes)
+        } catch {
+            throw Operator.usage(error.description)
+        }
         let leaseSeconds = try lease.map { text throws(ExitCode) in try Operator.duration(text, flag: "--lease") } ?? RunSettings().lease
         let connection = try common.connect()
         let store = OperatorStore(connection: connection)
@@ -36,7 +44,8 @@ struct StatusCommand: ParsableCommand {
                 return StatusReport(
                     rows: summary.rows, now: summary.now, routedTypes: Set(routeTable.types),
                     expiredLeases: try store.expiredLeases(lease: leaseSeconds, limit: Self.expiredListLimit),
-                    topErrors: try store.topErrors(within: Self.errorWindow, limit: 5), errorWindow: Self.errorWindow)
+                    topErrors: try store.topErrors(within: Self.errorWindow, limit: 5), errorWindow: Self.errorWindow,
+                    recentFailures: try store.recentFailures(within: Self.errorWindow, limit: Self.recentFailureLimit))
             }
         } catch {
             throw ExitStatus.from(error)

@@ -74,11 +74,15 @@ final class HostileRowTests: IntegrationTestCase {
         let app = try startApp()
         let id = try db.insertJob("generate-image")
         try db.query("UPDATE job_queue SET status = 'processing', processed_at = NULL, created_at = NULL, locked_until = NULL WHERE id = $1", [id])
-        let result = try run(app)
+        let result = try run(app, ["--backoff-base", "100ms"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let row = try db.job(id)
-        XCTAssertEqual(row.status, "completed")
+        var row = try db.job(id)
+        XCTAssertEqual(row.status, "pending", "rescued, waiting its backoff")
         XCTAssertEqual(row.retryCount, 1, "the lost attempt granted a retry")
+        awaitCondition("the backoff to pass", timeout: 5) { ((try? db.job(id).runInSeconds) ?? 1) <= 0 }
+        XCTAssertEqual(try run(app).status, 0)
+        row = try db.job(id)
+        XCTAssertEqual(row.status, "completed")
         XCTAssertEqual(try app.requests(forJob: id).map(\.attempt), [2])
     }
 

@@ -14,19 +14,43 @@ final class LeaseTests: IntegrationTestCase {
                                                  lease: lease, rescue: rescue))
     }
 
-    func testExpiredLeaseIsAFailedAttemptAndTheJobRunsAgain() throws {
+    func testExpiredLeaseIsAFailedAttemptThatWaitsItsBackoff() throws {
         let app = try startApp()
         let id = try db.insertJob("generate-image")
         XCTAssertEqual(try claim(try store("dead-host:1")).claimed.map(\.id), [id])
         try db.query("UPDATE job_queue SET locked_until = now() - interval '1 second' WHERE id = $1", [id])
 
-        let report = try runEngine(app: app)
+        let report = try runEngine(app: app) { $0.retry = RetryPolicy(base: 1, cap: 60, jitter: 0.2) }
         XCTAssertEqual(report.summary.rescued, 1)
-        XCTAssertEqual(report.summary.completed, 1, "rescued with run_at = now(): due again in the same run")
-        let row = try db.job(id)
-        XCTAssertEqual(row.status, "completed")
+        XCTAssertEqual(report.summary.completed, 0, "not sent again before its backoff has passed")
+        var row = try db.job(id)
+        XCTAssertEqual(row.status, "pending")
         XCTAssertEqual(row.retryCount, 1, "the lost attempt counts")
+        XCTAssertEqual(row.runInSeconds, 1, accuracy: 0.35, "base × 2^0, ±20% jitter")
+        XCTAssertEqual(try app.requests(forJob: id).count, 0)
+
+        // Once the backoff has passed, the next run sends it.
+        try awaitCondition("the backoff to pass", timeout: 5) { try db.job(id).runInSeconds <= 0 }
+        _ = try runEngine(app: app)
+        row = try db.job(id)
+        XCTAssertEqual(row.status, "completed")
         XCTAssertEqual(try app.requests(forJob: id).first?.attempt, 2)
+    }
+
+    func testRescueBackoffDoublesWithRetriesAndStopsAtTheCap() throws {
+        let ids = [try db.insertJob("generate-image", maxRetries: 10), try db.insertJob("generate-image", maxRetries: 10)]
+        try db.query("UPDATE job_queue SET retry_count = 2 WHERE id = $1", [ids[0]])
+        try db.query("UPDATE job_queue SET retry_count = 9 WHERE id = $1", [ids[1]])
+        _ = try claim(try store("dead-host:1"))
+        try db.query("UPDATE job_queue SET locked_until = now() - interval '1 second'")
+        let live = try store("live-host:2")
+        let backoff = RetryPolicy(base: 10, cap: 100, jitter: 0)
+        let result = try live.tick(outcomes: [], claim: .init(limit: 50, quotas: [("generate-image", 50)], lease: 60,
+                                                             rescue: true, backoff: backoff))
+        XCTAssertEqual(result.rescued.map(\.status), ["pending", "pending"])
+        XCTAssertEqual(result.claimed.count, 0, "not due: neither is claimed by the statement that rescued it")
+        XCTAssertEqual(try db.job(ids[0]).runInSeconds, 40, accuracy: 1, "10s × 2^2")
+        XCTAssertEqual(try db.job(ids[1]).runInSeconds, 100, accuracy: 1, "capped")
     }
 
     func testExpiredLeaseWithNoRetriesLeftFails() throws {
@@ -64,6 +88,7 @@ final class LeaseTests: IntegrationTestCase {
         try db.query("UPDATE job_queue SET locked_until = now() - interval '1 second' WHERE id = $1", [id])
         let other = try store("fast-host:2")
         XCTAssertEqual(try claim(other, rescue: true).rescued.count, 1)
+        try db.query("UPDATE job_queue SET run_at = now() WHERE id = $1", [id])  // its backoff has passed
         let reclaimed = try XCTUnwrap(try claim(other).claimed.first)
         XCTAssertEqual(reclaimed.id, id)
 

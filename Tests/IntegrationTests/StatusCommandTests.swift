@@ -56,7 +56,7 @@ final class StatusCommandTests: IntegrationTestCase {
         XCTAssertTrue(result.stdout.contains("no route (never claimed)"), result.stdout)
         XCTAssertTrue(result.stdout.contains("  send-newsletter: 2"), result.stdout)
         let errorsStart = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("Most frequent errors") })
-        let errors = lines[(errorsStart + 2)...]
+        let errors = lines[(errorsStart + 2)...].prefix { !$0.hasPrefix("Latest failed jobs") }
         XCTAssertEqual(errors.count, 2, "the 3-day-old error is outside the window")
         XCTAssertTrue(errors.first?.contains("3  generate-image") ?? false, "most frequent first: \(errors)")
         XCTAssertTrue(errors.first?.hasSuffix("Generation failed: boom") ?? false)
@@ -69,7 +69,8 @@ final class StatusCommandTests: IntegrationTestCase {
         let result = try runBinary(["status", "--json"], environment: environment(app: nil))
         XCTAssertEqual(result.status, 0, result.stderr)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(Set(document.keys), ["generated_at", "types", "totals", "expired_leases", "unrouted", "top_errors", "error_window_seconds"])
+        XCTAssertEqual(Set(document.keys), ["generated_at", "types", "totals", "expired_leases", "unrouted", "top_errors", "error_window_seconds",
+                                            "recent_failures"])
         XCTAssertNotNil((document["generated_at"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression))
         let types = try XCTUnwrap(document["types"] as? [[String: Any]])
         XCTAssertEqual(types.compactMap { $0["type"] as? String }, ["generate-aplus", "generate-complete-pack", "generate-image", "send-newsletter"])

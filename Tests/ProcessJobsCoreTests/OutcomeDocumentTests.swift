@@ -22,7 +22,7 @@ final class OutcomeDocumentTests: XCTestCase {
             (.complete(result: #""text""#), nil, #","action":"complete","previous_processed_at":null,"result":"text"}"#),
             (.retry(error: "HTTP 503", delay: 30), nil,
              #","action":"retry","previous_processed_at":null,"error":"HTTP 503","delay":30.000}"#),
-            (.fail(error: "bad payload"), nil, #","action":"fail","previous_processed_at":null,"error":"bad payload"}"#),
+            (.fail(error: "bad payload"), nil, #","action":"fail","previous_processed_at":null,"error":"bad payload","sent":false}"#),
             (.release(delay: nil), nil, #","action":"release","previous_processed_at":null}"#),
             (.release(delay: 10), "2024-04-30 09:00:00+00",
              #","action":"release","previous_processed_at":"2024-04-30 09:00:00+00","delay":10.000}"#),
@@ -42,6 +42,15 @@ final class OutcomeDocumentTests: XCTestCase {
         let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(document.utf8)) as? [[String: Any]])
         XCTAssertEqual(parsed.map { $0["id"] as? String }, ["a", "b", "c"])
         XCTAssertEqual(parsed.map { $0["action"] as? String }, ["complete", "fail", "release"])
+    }
+
+    func testAFailureSaysWhetherItsRequestWasSent() throws {
+        let document = OutcomeDocument.encode([
+            PendingOutcome(job: job(id: "a"), outcome: .fail(error: "HTTP 404"), httpStatus: 404, seconds: 0.2),
+            PendingOutcome(job: job(id: "b"), outcome: .fail(error: "payload is not a JSON object")),
+        ])
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(document.utf8)) as? [[String: Any]])
+        XCTAssertEqual(parsed.map { $0["sent"] as? Bool }, [true, false])
     }
 
     func testDelaysAreFixedPointSecondsWithThreeDecimals() {

@@ -16,6 +16,9 @@ final class RedactedURLTests: XCTestCase {
             ("http://proxy:3128", "http://proxy:3128"),
             ("", ""),
             ("not a url", "not a url"),
+            // Found by the fuzz pass: credentials after a slash in a text without a scheme.
+            ("/user:s3cret@:65535#x", "/***@:65535#***"),
+            (":1/api;user:s3cret@?x", ":1/***@?***"),
         ]
         for (url, printed) in cases {
             XCTAssertEqual(RedactedURL.text(url), printed, url)

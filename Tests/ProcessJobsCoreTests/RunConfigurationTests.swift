@@ -275,4 +275,32 @@ final class RunConfigurationTests: XCTestCase {
         assertUsage({ $0.maxInflightBytes = "-1" }, mentions: "--max-inflight-bytes")
         assertUsage({ $0.maxInflightBytes = "0" }, mentions: "--max-inflight-bytes must be greater than zero")
     }
+
+    func testOnFailureRoutesItsTypeToApiType() throws {
+        let configuration = try resolve { $0.onFailure = "job-failed" }
+        XCTAssertEqual(configuration.settings.onFailure, "job-failed")
+        XCTAssertEqual(configuration.routes.target(for: "job-failed"), "/api/job-failed")
+        XCTAssertEqual(configuration.targets["job-failed"], "http://localhost:3000/api/job-failed", "claimed like every routed type")
+        XCTAssertNil(try resolve().targets["job-failed"], "without the flag nothing changes")
+        XCTAssertNil(try resolve().settings.onFailure)
+    }
+
+    func testARouteForTheFailureTypeWins() throws {
+        let moved = try resolve { $0.onFailure = "job-failed"; $0.routes = ["job-failed=/hooks/failed"] }
+        XCTAssertEqual(moved.targets["job-failed"], "http://localhost:3000/hooks/failed")
+        let removed = try resolve { $0.onFailure = "job-failed"; $0.routes = ["job-failed="] }
+        XCTAssertNil(removed.targets["job-failed"], "routed nowhere by this run: another may claim it")
+        XCTAssertEqual(removed.settings.onFailure, "job-failed", "still queued")
+    }
+
+    func testOnFailureTypeIsClaimedSubjectToJobType() throws {
+        let configuration = try resolve { $0.onFailure = "job-failed"; $0.jobTypes = ["generate-image"] }
+        XCTAssertEqual(Set(configuration.targets.keys), ["generate-image"])
+        XCTAssertEqual(Set(try resolve { $0.onFailure = "job-failed"; $0.jobTypes = ["job-failed"] }.targets.keys), ["job-failed"])
+    }
+
+    func testOnFailureTypeMustBeAJobType() {
+        assertUsage({ $0.onFailure = "job failed" }, mentions: "--on-failure")
+        assertUsage({ $0.onFailure = "" }, mentions: "--on-failure")
+    }
 }

@@ -49,7 +49,8 @@ final class StatusReportTests: XCTestCase {
 
     func testJSONShape() throws {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report().json().utf8)) as? [String: Any])
-        XCTAssertEqual(Set(object.keys), ["generated_at", "types", "totals", "expired_leases", "unrouted", "top_errors", "error_window_seconds"])
+        XCTAssertEqual(Set(object.keys), ["generated_at", "types", "totals", "expired_leases", "unrouted", "top_errors", "error_window_seconds",
+                                          "recent_failures"])
         XCTAssertEqual(object["generated_at"] as? String, "2025-01-31T09:00:00Z")
         let types = try XCTUnwrap(object["types"] as? [[String: Any]])
         XCTAssertEqual(types.map { $0["type"] as? String }, ["generate-aplus", "generate-image", "send-newsletter"])
@@ -103,5 +104,50 @@ final class StatusReportTests: XCTestCase {
         XCTAssertEqual(totals["other"] as? Int, 7)
         XCTAssertEqual(totals["next_retry_at"] as? String, "infinity")
         XCTAssertFalse(self.report().table().contains("OTHER"), "no column when every row has one of the four")
+    }
+}
+
+final class StatusReportRecentFailuresTests: XCTestCase {
+    private let now = 1_738_314_000.0
+
+    private func report() -> StatusReport {
+        StatusReport(
+            rows: [.init(type: "generate-image", status: "failed", jobs: 2)], now: now, routedTypes: ["generate-image"],
+            expiredLeases: [], topErrors: [],
+            recentFailures: [
+                .init(id: "6e5f78b7-0532-4180-b53a-647afdf6ce51", type: "generate-image", error: "HTTP 404: Project not found",
+                      failedAt: now - 120, failureJob: ("0b4d2c8e-5a7f-4c1e-9d3b-2f6a8e1c7d90", "job-failed", "completed")),
+                .init(id: "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d", type: "generate-image", error: nil, failedAt: now - 7200),
+            ])
+    }
+
+    func testTableListsEachFailureWithItsFailureJob() {
+        XCTAssertTrue(report().table().hasSuffix("""
+
+            Latest failed jobs (last 24h), with the failure job queued for each (--on-failure):
+              ID                                    TYPE            FAILED  FAILURE JOB                                     ERROR
+              6e5f78b7-0532-4180-b53a-647afdf6ce51  generate-image  2m ago  0b4d2c8e-5a7f-4c1e-9d3b-2f6a8e1c7d90 completed  HTTP 404: Project not found
+              9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d  generate-image  2h ago  none                                            -
+
+            """), report().table())
+    }
+
+    func testJSONCarriesTheFailureJobOrNull() throws {
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report().json().utf8)) as? [String: Any])
+        let failures = try XCTUnwrap(document["recent_failures"] as? [[String: Any]])
+        XCTAssertEqual(failures.map { $0["id"] as? String }, ["6e5f78b7-0532-4180-b53a-647afdf6ce51", "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"])
+        let job = try XCTUnwrap(failures[0]["failure_job"] as? [String: Any])
+        XCTAssertEqual(job["status"] as? String, "completed")
+        XCTAssertEqual(job["type"] as? String, "job-failed")
+        XCTAssertEqual(failures[0]["error"] as? String, "HTTP 404: Project not found")
+        XCTAssertEqual(failures[0]["failed_at"] as? String, TimeText.rfc3339(now - 120))
+        XCTAssertTrue(failures[1]["failure_job"] is NSNull)
+        XCTAssertTrue(failures[1]["error"] is NSNull)
+    }
+
+    func testNoSectionWithoutFailures() {
+        let empty = StatusReport(rows: [.init(type: "generate-image", status: "completed", jobs: 1)], now: now,
+                                 routedTypes: ["generate-image"], expiredLeases: [], topErrors: [])
+        XCTAssertFalse(empty.table().contains("Latest failed jobs"))
     }
 }

@@ -20,6 +20,8 @@ public struct RunFlags: Sendable {
     public var seed: UInt64?
     public var maxPayload: String?
     public var maxInflightBytes: String?
+    /// --on-failure TYPE: queue a job of TYPE for each job that ends failed.
+    public var onFailure: String?
 
     public init() {}
 }
@@ -74,7 +76,16 @@ public struct RunConfiguration: Sendable {
         settings.maxInflightBytes = try size(flags.maxInflightBytes, "--max-inflight-bytes", default: settings.maxInflightBytes)
 
         let routes: Routes
-        do { routes = try Routes(overrides: flags.routes) } catch { throw .usage(error.description) }
+        do throws(Routes.Invalid) {
+            if let type = flags.onFailure {
+                do { try Routes.checkType(type) } catch { throw Routes.Invalid(description: "--on-failure: \(error.description)") }
+                settings.onFailure = type
+            }
+            // The failure type's default route comes first, so a --route for it wins.
+            routes = try Routes(overrides: (flags.onFailure.map { [Routes.failureRoute(for: $0)] } ?? []) + flags.routes)
+        } catch {
+            throw .usage(error.description)
+        }
         for type in flags.jobTypes where routes.target(for: type) == nil {
             throw .usage("--job-type \(type) has no route: add --route \(type)=/api/... (types with no route are never claimed)")
         }

@@ -30,6 +30,8 @@ public struct RunSettings: Sendable {
     /// Bodies of requests in flight and of claimed jobs not yet sent stay within this many bytes
     /// (--max-inflight-bytes); a single larger body goes alone.
     public var maxInflightBytes = 64 * 1024 * 1024
+    /// --on-failure: the job type queued for each job that ends failed (nil: none).
+    public var onFailure: String? = nil
     /// Seed for backoff jitter (nil: from the system).
     public var seed: UInt64? = nil
 

@@ -169,7 +169,8 @@ public final class Runner {
         let held = claim ? heldBytes : 0
         let request = claim
             ? JobStore.Claim(limit: claimLimit, quotas: claimQuotas(), lease: settings.lease, rescue: claimsMade == 0,
-                             budget: settings.maxInflightBytes - held, alone: held == 0, maxPayload: settings.maxPayload)
+                             budget: settings.maxInflightBytes - held, alone: held == 0, maxPayload: settings.maxPayload,
+                             backoff: settings.retry)
             : nil
         let outcomes = unrecorded
         unrecorded = []
@@ -200,10 +201,13 @@ public final class Runner {
                 "retry_count": .stringConvertible(rescued.retryCount),
             ])
         }
+        for notified in result.notified {
+            log.info("failure job queued", metadata: [
+                "id": .string(notified.id), "type": .string(notified.type), "failed_job": .string(notified.failedJobID),
+            ])
+        }
         if let request {
-            // Rescued jobs are due at once, but this statement's snapshot could not claim them.
-            let requeued = result.rescued.contains { $0.status == "pending" }
-            lastClaimShort = settings.once || (result.claimed.count < request.limit && !requeued)
+            lastClaimShort = settings.once || result.claimed.count < request.limit
             summary.claimed += result.claimed.count
             if queueHead > 0 { queue.removeFirst(queueHead); queueHead = 0 }
             if stopReason == nil {
@@ -213,6 +217,8 @@ public final class Runner {
                 for job in result.claimed { enqueueOutcome(PendingOutcome(job: job, outcome: .release(delay: nil))) }
             }
         }
+        // Failure jobs of a type this run claims are due now, and no claim has seen them yet.
+        finishedSinceClaim += result.notified.filter { targets[$0.type] != nil }.count
         observer(progress)
     }
 

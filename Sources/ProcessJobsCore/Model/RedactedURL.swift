@@ -16,11 +16,18 @@ public enum RedactedURL {
         }
         output += authority
         rest = rest[authorityEnd...]
-        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            output += rest[..<query] + String(rest[query]) + "***"
-        } else {
-            output += rest
-        }
+        let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        output += redactedUserinfo(inPath: rest[..<query])
+        if query < rest.endIndex { output += String(rest[query]) + "***" }
         return output
+    }
+
+    /// A text without a scheme may carry "user:password@" after a slash ("/user:pw@host"): in a
+    /// path, whatever stands before an "@" in its segment is hidden too.
+    private static func redactedUserinfo(inPath path: Substring) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            guard let at = segment.lastIndex(of: "@") else { return String(segment) }
+            return "***" + segment[at...]
+        }.joined(separator: "/")
     }
 }

@@ -43,6 +43,11 @@ public struct Routes: Sendable, Equatable {
 
     public var types: [String] { table.map(\.type) }
 
+    /// --on-failure TYPE's route unless a --route says otherwise: "TYPE=/api/TYPE".
+    public static func failureRoute(for type: String) -> String {
+        "\(type)=/api/\(type)"
+    }
+
     public func target(for type: String) -> String? {
         table.first { $0.type == type }?.target
     }

@@ -1,5 +1,5 @@
 /// What `process-jobs status` shows: the queue by job type, expired leases, types nobody
-/// claims, and the most frequent recent errors. Built from OperatorStore's reads; rendered as an
+/// claims, the most frequent recent errors, and the latest failures with their failure jobs. Built from OperatorStore's reads; rendered as an
 /// aligned table or as one JSON document (shape documented in docs/operating.md).
 public struct StatusReport: Sendable {
     /// One job type's line.
@@ -28,12 +28,14 @@ public struct StatusReport: Sendable {
     /// Total expired leases (the list above may be cut).
     public var expiredLeaseCount: Int
     public var topErrors: [OperatorStore.ErrorCount]
-    /// The window of `topErrors`, seconds.
+    /// The window of `topErrors` and `recentFailures`, seconds.
     public var errorWindow: Double
+    /// The latest failed jobs in that window, newest first, with their failure jobs (--on-failure).
+    public var recentFailures: [OperatorStore.RecentFailure]
 
     public init(rows: [OperatorStore.QueueRow], now: Double, routedTypes: Set<String>,
                 expiredLeases: [OperatorStore.ExpiredLease], topErrors: [OperatorStore.ErrorCount],
-                errorWindow: Double = 86_400) {
+                errorWindow: Double = 86_400, recentFailures: [OperatorStore.RecentFailure] = []) {
         var lines: [String: TypeLine] = [:]
         for type in routedTypes { lines[type] = TypeLine(type: type, routed: true) }
         for row in rows {
@@ -57,6 +59,7 @@ public struct StatusReport: Sendable {
         self.expiredLeaseCount = self.types.reduce(0) { $0 + $1.expiredLeases }
         self.topErrors = topErrors
         self.errorWindow = errorWindow
+        self.recentFailures = recentFailures
     }
 
     /// Types with pending jobs and no route: they would wait forever, unseen.
@@ -110,6 +113,15 @@ public struct StatusReport: Sendable {
                 ])
             })),
             ("error_window_seconds", .number(errorWindow)),
+            ("recent_failures", .array(recentFailures.map { failure in
+                .object([
+                    ("id", .string(failure.id)), ("type", .string(failure.type)), ("error", failure.error.json),
+                    ("failed_at", .string(TimeText.rfc3339(failure.failedAt))),
+                    ("failure_job", failure.failureJob.map { job in
+                        .object([("id", .string(job.id)), ("type", .string(job.type)), ("status", .string(job.status))])
+                    } ?? .null),
+                ])
+            })),
         ])
         return document.rendered()
     }
@@ -166,6 +178,18 @@ public struct StatusReport: Sendable {
                                StatusReport.oneLine(error.message, limit: 100)])
             }
             out += indented(errors.rendered())
+        }
+
+        if !recentFailures.isEmpty {
+            out += "\nLatest failed jobs (last \(DurationText.format(errorWindow))), with the failure job queued for each (--on-failure):\n"
+            var failures = TextTable(headers: ["ID", "TYPE", "FAILED", "FAILURE JOB", "ERROR"],
+                                     alignments: [.left, .left, .left, .left, .left])
+            for failure in recentFailures {
+                failures.append([failure.id, TerminalText.escaped(failure.type), TimeText.relative(failure.failedAt - now),
+                                 failure.failureJob.map { "\($0.id) \(TerminalText.escaped($0.status))" } ?? "none",
+                                 StatusReport.oneLine(failure.error ?? "-", limit: 80)])
+            }
+            out += indented(failures.rendered())
         }
         return out
     }

@@ -5,10 +5,13 @@ public final class JobStore {
     public let connection: Connection
     /// Who holds the leases this run takes ("host:pid").
     public let lockedBy: String
+    /// --on-failure: each job that ends failed gets one job of this type, in the same statement.
+    public let onFailure: String?
 
-    public init(connection: Connection, lockedBy: String) {
+    public init(connection: Connection, lockedBy: String, onFailure: String? = nil) {
         self.connection = connection
         self.lockedBy = lockedBy
+        self.onFailure = onFailure
     }
 
     public struct Claim: Sendable {
@@ -26,10 +29,12 @@ public final class JobStore {
         public var alone: Bool
         /// Bodies over this (--max-payload) are claimed to fail, never loaded.
         public var maxPayload: Int
+        /// A rescued lease with retries left waits this policy's backoff, as any failed attempt.
+        public var backoff: RetryPolicy
 
         public init(limit: Int, quotas: [(type: String, quota: Int)], lease: Double, rescue: Bool,
                     budget: Int = RunSettings().maxInflightBytes, alone: Bool = true,
-                    maxPayload: Int = RunSettings().maxPayload) {
+                    maxPayload: Int = RunSettings().maxPayload, backoff: RetryPolicy = .standard) {
             self.limit = limit
             self.quotas = quotas
             self.lease = lease
@@ -37,6 +42,7 @@ public final class JobStore {
             self.budget = budget
             self.alone = alone
             self.maxPayload = maxPayload
+            self.backoff = backoff
         }
     }
 
@@ -60,9 +66,17 @@ public final class JobStore {
         public let previousHolder: String?
     }
 
+    /// A failure job the tick queued (--on-failure): its id and type, and the failed job's id.
+    public struct Notified: Sendable, Equatable {
+        public let id: String
+        public let type: String
+        public let failedJobID: String
+    }
+
     public struct TickResult: Sendable {
         public var recorded: [Recorded] = []
         public var rescued: [Rescued] = []
+        public var notified: [Notified] = []
         public var claimed: [ClaimedJob] = []
     }
 
@@ -81,6 +95,7 @@ public final class JobStore {
     /// Sends the tick statement; its answer comes from `pollTick()`.
     public func beginTick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) {
         let quotas = claim?.quotas ?? []
+        let backoff = claim?.backoff ?? .standard
         try connection.send(Queries.tick, [
             OutcomeDocument.encode(outcomes, serverEncoding: connection.serverEncoding),
             lockedBy,
@@ -93,6 +108,10 @@ public final class JobStore {
             (claim?.alone ?? false) ? "true" : "false",
             String(claim?.maxPayload ?? 0),
             String(Self.inlineBodyLimit),
+            onFailure,
+            String(backoff.base),
+            String(backoff.cap),
+            String(backoff.jitter),
         ])
     }
 
@@ -110,6 +129,7 @@ public final class JobStore {
         let maxRetries = rows.column("max_retries"), claimedAt = rows.column("claimed_at")
         let previous = rows.column("previous_processed_at"), payloadType = rows.column("payload_type")
         let body = rows.column("body"), lockedBy = rows.column("locked_by"), bodySize = rows.column("body_size")
+        let failedJob = rows.column("failed_job_id")
         for row in rows.values {
             guard let jobID = row[id] else { continue }
             let retryCount = row[retries].flatMap { Int($0) } ?? 0
@@ -119,6 +139,8 @@ public final class JobStore {
             case "rescued":
                 result.rescued.append(Rescued(id: jobID, type: row[type] ?? "", status: row[status] ?? "",
                                               retryCount: retryCount, previousHolder: row[lockedBy]))
+            case "notified":
+                result.notified.append(Notified(id: jobID, type: row[type] ?? "", failedJobID: row[failedJob] ?? ""))
             default:
                 result.claimed.append(ClaimedJob(
                     id: jobID, type: row[type] ?? "", retryCount: retryCount,

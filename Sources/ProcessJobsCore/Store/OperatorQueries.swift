@@ -61,6 +61,38 @@ extension Queries {
         LIMIT $2
         """
 
+    /// The last $2 jobs that failed in the last $1 seconds, newest first, each with the failure job
+    /// a run with --on-failure queued for it (the newest, when `retry` let it fail again), found by
+    /// payload->>'failedJobId' among rows created since the oldest of these failures (a failure job
+    /// is created by the statement that records the failure, with the same now()). One pass over
+    /// the table, like the summary; only the payloads of rows that recent are looked into.
+    ///
+    /// Concurrency: a plain read, no locks.
+    static let recentFailures = """
+        WITH failed AS MATERIALIZED (
+            SELECT id, job_type, left(error_message, 500) AS message,
+                   coalesce(completed_at, updated_at, processed_at, created_at) AS failed_at
+            FROM job_queue
+            WHERE status = 'failed'
+              AND coalesce(completed_at, updated_at, processed_at, created_at) >= now() - make_interval(secs => $1)
+            ORDER BY failed_at DESC, id
+            LIMIT $2
+        ),
+        notice AS (
+            SELECT DISTINCT ON (n.payload->>'failedJobId') n.payload->>'failedJobId' AS failed_job_id,
+                   n.id, n.job_type, n.status
+            FROM job_queue n
+            -- The CASE looks into a payload only for a row created since the oldest failure.
+            WHERE CASE WHEN n.created_at >= (SELECT min(failed_at) FROM failed) THEN n.payload->>'failedJobId' END
+                  IN (SELECT id::text FROM failed)
+            ORDER BY n.payload->>'failedJobId', n.created_at DESC, n.id
+        )
+        SELECT f.id::text, f.job_type, f.message, extract(epoch FROM f.failed_at)::float8,
+               n.id::text, n.job_type, n.status
+        FROM failed f LEFT JOIN notice n ON n.failed_job_id = f.id::text
+        ORDER BY f.failed_at DESC, f.id
+        """
+
     /// Named jobs back to pending. $1 ids (uuid[]). Returns one row per id: its status before, and
     /// whether it moved.
     ///

@@ -85,6 +85,39 @@ public final class OperatorStore {
         }
     }
 
+    public struct RecentFailure: Sendable, Equatable {
+        public var id: String
+        public var type: String
+        public var error: String?
+        /// When it failed, Unix seconds.
+        public var failedAt: Double
+        /// The failure job queued for it (--on-failure), if any.
+        public var failureJob: (id: String, type: String, status: String)?
+
+        public init(id: String, type: String, error: String?, failedAt: Double,
+                    failureJob: (id: String, type: String, status: String)? = nil) {
+            self.id = id
+            self.type = type
+            self.error = error
+            self.failedAt = failedAt
+            self.failureJob = failureJob
+        }
+
+        public static func == (lhs: RecentFailure, rhs: RecentFailure) -> Bool {
+            lhs.id == rhs.id && lhs.type == rhs.type && lhs.error == rhs.error && lhs.failedAt == rhs.failedAt
+                && lhs.failureJob?.id == rhs.failureJob?.id && lhs.failureJob?.type == rhs.failureJob?.type
+                && lhs.failureJob?.status == rhs.failureJob?.status
+        }
+    }
+
+    /// The last `limit` jobs failed within `seconds`, newest first, with their failure jobs.
+    public func recentFailures(within seconds: Double, limit: Int) throws(PostgresError) -> [RecentFailure] {
+        try connection.query(Queries.recentFailures, [String(seconds), String(limit)]).values.map { row in
+            RecentFailure(id: row[0] ?? "", type: row[1] ?? "", error: row[2], failedAt: Double(row[3] ?? "") ?? 0,
+                          failureJob: row[4].map { ($0, row[5] ?? "", row[6] ?? "null") })
+        }
+    }
+
     public struct DueJob: Sendable, Equatable {
         public var id: String
         public var type: String

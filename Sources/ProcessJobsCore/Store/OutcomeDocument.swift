@@ -32,7 +32,9 @@ enum OutcomeDocument {
             case .retry(let error, let delay):
                 out += ",\"error\":\(JSONText.quote(error)),\"delay\":\(number(delay))"
             case .fail(let error):
-                out += ",\"error\":\(JSONText.quote(error))"
+                // A failure decided before sending (bad payload, over --max-payload) has no
+                // request time: the failure job's "attempts" does not count it.
+                out += ",\"error\":\(JSONText.quote(error)),\"sent\":\(pending.seconds != nil)"
             case .release(let delay):
                 if let delay { out += ",\"delay\":\(number(delay))" }
             }

@@ -20,7 +20,9 @@ enum Queries {
     /// $1 outcomes (jsonb array), $2 locked_by, $3 batch limit, $4 job types, $5 per-type quotas,
     /// $6 lease seconds, $7 whether to rescue, $8 body bytes the claim may still load, $9 whether
     /// the first job may exceed $8 (nothing is held), $10 --max-payload, $11 largest body
-    /// returned inline (larger ones are read with `bodyChunks`/`smallBody`).
+    /// returned inline (larger ones are read with `bodyChunks`/`smallBody`), $12 the --on-failure
+    /// type (NULL: none), $13 backoff base, $14 backoff cap (seconds) and $15 jitter for rescued
+    /// leases, as RetryPolicy computes a failed attempt's delay.
     ///
     /// Concurrency: `recorded` changes only rows still processing under this run's lease (locked_by
     /// and the claim's processed_at match), so a run whose lease was rescued cannot overwrite the
@@ -32,11 +34,17 @@ enum Queries {
     /// as 0, NULL timestamps as long ago, and a row's body size is measured, not loaded.
     /// retry_count counts retries granted, as the original functions did: +1 when a failed attempt
     /// sends the job back to pending; a job that ends failed keeps its count.
+    ///
+    /// A job that ends failed here (recorded or rescued) gets its failure job in `notified`, in
+    /// this same statement: both commit or neither does, and the fences above make the failure
+    /// itself happen once, so there is exactly one failure job per failure. A job of the
+    /// --on-failure type gets none (no chains). `attempts` counts requests sent: retries granted
+    /// + 1, less the last one when it was never sent ("sent": false); an expired lease counts as sent.
     static let tick = """
         WITH RECURSIVE outcome AS (
             SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(
                 id uuid, claimed_at timestamptz, action text, error text, result jsonb,
-                delay double precision, previous_processed_at timestamptz)
+                delay double precision, previous_processed_at timestamptz, sent boolean)
         ),
         recorded AS (
             UPDATE job_queue j SET
@@ -52,7 +60,11 @@ enum Queries {
                 locked_until = NULL, locked_by = NULL, updated_at = now()
             FROM outcome o
             WHERE j.id = o.id AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = o.claimed_at
-            RETURNING j.id, j.job_type, j.status, j.retry_count
+            RETURNING j.id, j.job_type, j.status, j.retry_count, j.user_id,
+                -- Only a failure needs these (payloads may be big).
+                CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
+                CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
+                greatest(coalesce(j.retry_count, 0), 0)::bigint + CASE WHEN o.sent IS FALSE THEN 0 ELSE 1 END AS attempts
         ),
         expired AS MATERIALIZED (
             SELECT q.id, q.locked_by, greatest(coalesce(q.retry_count, 0), 0) AS retries,
@@ -73,10 +85,39 @@ enum Queries {
                     || CASE WHEN e.retry THEN '' ELSE format('; no retries left (retry_count %s, max_retries %s)',
                                                              coalesce(j.retry_count, 0), coalesce(j.max_retries, 3)) END,
                 completed_at = CASE WHEN e.retry THEN j.completed_at ELSE now() END,
-                run_at = now(), locked_until = NULL, locked_by = NULL, updated_at = now()
+                -- A retry waits its backoff, as after any failed attempt (a request that crashed
+                -- its runner is not sent again back to back).
+                run_at = CASE WHEN e.retry
+                    THEN now() + make_interval(secs => least($14::float8,
+                             least($14::float8, $13::float8 * power(2::float8, least(e.retries, 60)))
+                             * (1 - $15::float8 + 2 * $15::float8 * random())))
+                    ELSE now() END,
+                locked_until = NULL, locked_by = NULL, updated_at = now()
             FROM expired e
             WHERE j.id = e.id
-            RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by
+            RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by, j.user_id,
+                CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
+                CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
+                e.retries::bigint + 1 AS attempts
+        ),
+        failure AS (
+            SELECT id, job_type, user_id, payload, error_message, attempts FROM recorded WHERE status = 'failed'
+            UNION ALL
+            SELECT id, job_type, user_id, payload, error_message, attempts FROM rescued WHERE status = 'failed'
+        ),
+        notified AS (
+            INSERT INTO job_queue (job_type, payload, user_id)
+            SELECT $12::text,
+                   jsonb_build_object(
+                       'failedJobId', f.id, 'jobType', f.job_type, 'userId', f.user_id,
+                       'payload', CASE WHEN s.bytes <= 65536 THEN f.payload END,
+                       'error', f.error_message, 'attempts', f.attempts, 'failedAt', now())
+                   || CASE WHEN s.bytes > 65536 THEN jsonb_build_object('payloadBytes', s.bytes) ELSE '{}'::jsonb END,
+                   f.user_id
+            FROM failure f
+            CROSS JOIN LATERAL (SELECT octet_length(f.payload::text)::bigint AS bytes OFFSET 0) s
+            WHERE $12::text IS NOT NULL AND f.job_type IS DISTINCT FROM $12::text
+            RETURNING id, job_type, payload->>'failedJobId' AS failed_job_id
         ),
         locked AS MATERIALIZED (
             SELECT array_agg(l.id ORDER BY l.created_at, l.id) AS ids,
@@ -124,14 +165,18 @@ enum Queries {
         )
         SELECT 'recorded' AS kind, id, job_type, status, retry_count, NULL::integer AS max_retries,
                NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
-               NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size
+               NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size,
+               NULL::text AS failed_job_id
         FROM recorded
         UNION ALL
-        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL
+        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL
         FROM rescued
         UNION ALL
+        SELECT 'notified', id, job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id
+        FROM notified
+        UNION ALL
         SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
-               processed_at, previous_processed_at, payload_type, body, NULL, size
+               processed_at, previous_processed_at, payload_type, body, NULL, size, NULL
         FROM claimed
         """
 

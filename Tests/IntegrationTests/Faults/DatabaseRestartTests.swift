@@ -14,7 +14,8 @@ final class FaultSuiteDatabaseRestartTests: IntegrationTestCase {
         let total = 300
         let app = try startApp(arguments: ["--delay-ms", "200-400"])
         try db.insertJobs("generate-image", count: total)
-        let arguments = ["run", "--concurrency", "8", "--request-timeout", "2s", "--lease", "4s", "--log-format", "json"]
+        let arguments = ["run", "--concurrency", "8", "--request-timeout", "2s", "--lease", "4s",
+                         "--backoff-base", "200ms", "--backoff-max", "1s", "--log-format", "json"]
         let runner = try startBinary(arguments, environment: environment(app: app))
         let holder = Fault.holder(runner)
         awaitCondition("some jobs done and requests in flight", timeout: 30) {

@@ -104,7 +104,7 @@ final class FaultSuiteHungDatabaseTests: IntegrationTestCase {
 
     private func arguments(dbTimeout: String) -> [String] {
         ["run", "--concurrency", "4", "--batch-size", "8", "--request-timeout", "2s", "--lease", "5s",
-         "--db-timeout", dbTimeout, "--log-format", "json"]
+         "--db-timeout", dbTimeout, "--backoff-base", "200ms", "--backoff-max", "1s", "--log-format", "json"]
     }
 }
 

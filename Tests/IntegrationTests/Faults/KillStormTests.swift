@@ -20,7 +20,8 @@ final class FaultSuiteKillStormTests: IntegrationTestCase {
         try db.query("UPDATE job_queue SET max_retries = 10")
         // Leases of 2s: a dead runner's jobs come back within the test.
         let arguments = ["run", "--concurrency", "4", "--batch-size", "8", "--request-timeout", "1s", "--lease", "2s",
-                         "--log-format", "json"]
+                         // A dead runner's jobs wait a backoff before they are sent again: short here.
+                         "--backoff-base", "100ms", "--backoff-max", "1s", "--log-format", "json"]
 
         var random = SplitMix64(seed: 2026)
         var runners: [Child?] = Array(repeating: nil, count: slots)
