@@ -15,6 +15,10 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        // HMAC-SHA256 for signed requests: the libcrypto that libpq already brings in.
+        .systemLibrary(
+            name: "CLibCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
         // libcurl is opened with dlopen on the first request (Sources/CCurl/shim.h), so a run
         // with nothing due never loads it: only its headers are needed here, not pkg-config's -lcurl.
         .systemLibrary(
@@ -27,7 +31,7 @@ let package = Package(
         // The engine: claim -> dispatch -> record. Knows PostgreSQL, not libcurl.
         .target(
             name: "ProcessJobsCore",
-            dependencies: ["PostgresClient", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["PostgresClient", "CLibCrypto", .product(name: "Logging", package: "swift-log")]),
 
         // libcurl's multi interface as the engine's Transport.
         .target(name: "CurlTransport", dependencies: ["CCurl", "ProcessJobsCore"]),

@@ -9,6 +9,7 @@ it as the demo app.
 Usage
 -----
     python3 scripts/testapp.py [--host 127.0.0.1] [--port 0] [--token TOKEN]
+        [--verify-signing-secret "whsec_... [whsec_...]"]
         [--port-file PATH] [--database-url URL]
         [--delay-ms N | --delay-ms MIN-MAX]
         [--chaos SPEC] [--chaos-hang-seconds S] [--seed N]
@@ -25,7 +26,8 @@ App routes (POST only; GET on one of them -> 405, any other path -> 404
 {"error":"Not found"})
 -------------------------------------------------------------------------
 Checks run in this order: control rule (see below), route/method,
-`Authorization: Bearer <token>` (else 401 {"error":"Unauthorized"}), global
+`Authorization: Bearer <token>` (else 401 {"error":"Unauthorized"}; with the
+token configured as null, a valid Standard Webhooks signature instead), global
 delay and chaos, then the JSON body: not a JSON object or no projectId -> 400
 {"error":"Missing required fields"} (an empty body too); projectId "missing"
 -> 404 {"error":"Project not found"}; projectId "boom" -> 500
@@ -60,7 +62,18 @@ been read, before it is answered:
                | "nonjson" | "redirect:307" | "invalid_http",
      "status": <status code sent, or null if none was>,
      "fault": null | "chaos" | "rule:<index>",
-     "delayMs": <delay applied before answering, 0 if none>}
+     "delayMs": <delay applied before answering, 0 if none>,
+     "signature": null | "valid" | "invalid: <the verifier's error>"}
+
+Signatures
+----------
+With --verify-signing-secret (or config "verify_signing_secret"), every app
+request is checked by the reference Standard Webhooks verifier (PyPI
+`standardwebhooks`: Webhook(secret).verify(body, headers)) against each
+secret given (separated by spaces); "signature" records whether one of them
+verified it. POST /_control/verify {"secret", "body", "headers"} runs the same
+verifier on anything (a recorded request with a field altered) and answers
+{"valid": bool, "error": str | null}.
 
 "ok" means the normal app behaviour, whatever its status (200, 400, 401...).
 
@@ -73,7 +86,10 @@ Control API (no auth; requests under /_control are never logged)
     POST /_control/rules         body: JSON array of rules, replacing the current ones
     POST /_control/config        body: {"delay_ms": N | [MIN, MAX] | null,
                                         "chaos": SPEC | null, "chaos_hang_seconds": S,
-                                        "token": "..."}; only given keys change.
+                                        "token": "..." | null,
+                                        "verify_signing_secret": "whsec_..." | null};
+                                 only given keys change.
+    POST /_control/verify        see Signatures
                                  Answers the resulting config.
 Invalid rules or config -> 400 {"error": ...} and nothing changes.
 
@@ -324,8 +340,10 @@ class AppState:
     """Everything the handler threads share; every access goes through one lock."""
 
     def __init__(self, *, token: str, delay: tuple[float, float], chaos: str | None,
-                 chaos_hang_seconds: float, seed: int, database_url: str | None, verbose: bool):
+                 chaos_hang_seconds: float, seed: int, database_url: str | None, verbose: bool,
+                 verify_signing_secret: str | None = None):
         self.lock = threading.Lock()
+        self.verify_signing_secret = verify_signing_secret
         self.database_url = database_url
         self.verbose = verbose
         self.log_body_max: int | None = None  # --log-body-max
@@ -387,14 +405,30 @@ class AppState:
 
     # -- configuration, delay and chaos --
 
-    def authorized(self, header: str | None) -> bool:
+    def authorized(self, header: str | None, signature: str | None) -> bool:
         with self.lock:
+            if self.token is None:
+                return signature == "valid"
             return header == f"Bearer {self.token}"
+
+    def check_signature(self, raw: bytes, headers: dict[str, str]) -> str | None:
+        """None without a secret to verify with, else "valid" or "invalid: <reason>"."""
+        with self.lock:
+            secrets = self.verify_signing_secret
+        if secrets is None:
+            return None
+        errors = []
+        for secret in secrets.split():
+            valid, error = verify_signature(secret, raw, headers)
+            if valid:
+                return "valid"
+            errors.append(error)
+        return "invalid: " + "; ".join(errors)
 
     def configure(self, payload: Any) -> None:
         if not isinstance(payload, dict):
             raise ConfigError("config must be a JSON object")
-        unknown = payload.keys() - {"delay_ms", "chaos", "chaos_hang_seconds", "token"}
+        unknown = payload.keys() - {"delay_ms", "chaos", "chaos_hang_seconds", "token", "verify_signing_secret"}
         if unknown:
             raise ConfigError(f"unknown config keys: {sorted(unknown)}")
         # Validate everything before changing anything.
@@ -402,8 +436,10 @@ class AppState:
         chaos = parse_chaos(payload["chaos"]) if "chaos" in payload else None
         hang = (_number(payload["chaos_hang_seconds"], "chaos_hang_seconds")
                 if "chaos_hang_seconds" in payload else None)
-        if "token" in payload and not isinstance(payload["token"], str):
-            raise ConfigError("token must be a string")
+        if "token" in payload and not isinstance(payload["token"], (str, type(None))):
+            raise ConfigError("token must be a string or null")
+        if "verify_signing_secret" in payload and not isinstance(payload["verify_signing_secret"], (str, type(None))):
+            raise ConfigError("verify_signing_secret must be a string or null")
         with self.lock:
             if delay is not None:
                 self.delay = delay
@@ -412,11 +448,13 @@ class AppState:
             if hang is not None:
                 self.chaos_hang_seconds = hang
             self.token = payload.get("token", self.token)
+            self.verify_signing_secret = payload.get("verify_signing_secret", self.verify_signing_secret)
 
     def config_snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {"delay_ms": list(self.delay), "chaos": self.chaos_spec,
-                    "chaos_hang_seconds": self.chaos_hang_seconds, "token": self.token}
+                    "chaos_hang_seconds": self.chaos_hang_seconds, "token": self.token,
+                    "verify_signing_secret": self.verify_signing_secret}
 
     def draw_delay_ms(self) -> float:
         with self.lock:
@@ -511,7 +549,7 @@ def access_error(state: AppState, request: Request) -> tuple[int, Any] | None:
         return 404, {"error": "Not found"}
     if request.method != "POST":
         return 405, {"error": "Method not allowed"}
-    if not state.authorized(request.headers.get("Authorization")):
+    if not state.authorized(request.headers.get("Authorization"), request.entry["signature"]):
         return 401, {"error": "Unauthorized"}
     return None
 
@@ -572,6 +610,28 @@ def control_rules(state: AppState, query: dict[str, list[str]], raw: bytes) -> t
     return 200, {"ok": True, "rules": len(rules)}
 
 
+def verify_signature(secret: str, raw: bytes | str, headers: dict[str, str]) -> tuple[bool, str | None]:
+    """The reference verifier's verdict; imported here so the app runs without it otherwise."""
+    import standardwebhooks  # PyPI standardwebhooks, installed by scripts/setup
+    try:
+        standardwebhooks.Webhook(secret).verify(raw, headers, json_parse=False)
+        return True, None
+    except Exception as exc:  # the verifier raises several kinds; each is a refusal
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def control_verify(state: AppState, query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
+    try:
+        payload = _json_body(raw)
+    except ConfigError as exc:
+        return 400, {"error": str(exc)}
+    if (not isinstance(payload, dict) or not isinstance(payload.get("secret"), str)
+            or not isinstance(payload.get("body"), str) or not isinstance(payload.get("headers"), dict)):
+        return 400, {"error": "expected {\"secret\": str, \"body\": str, \"headers\": {...}}"}
+    valid, error = verify_signature(payload["secret"], payload["body"], payload["headers"])
+    return 200, {"valid": valid, "error": error}
+
+
 def control_config(state: AppState, query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
     try:
         state.configure(_json_body(raw))
@@ -586,6 +646,7 @@ CONTROL_ROUTES = {
     "/_control/reset": ("POST", control_reset),
     "/_control/rules": ("POST", control_rules),
     "/_control/config": ("POST", control_config),
+    "/_control/verify": ("POST", control_verify),
 }
 
 
@@ -751,6 +812,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "attempt": attempt,
             "idempotencyKey": headers.get("idempotency-key", headers.get("x-idempotency-key")),
             "action": "pending", "status": None, "fault": None, "delayMs": 0,
+            "signature": self.server.state.check_signature(raw, headers),
         }
         return Request(self.command, path, self.headers, body, self.server.state.record(entry))
 
@@ -911,6 +973,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, AppState]:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", help="default: $SUPABASE_SERVICE_ROLE_KEY, else test-token")
+    parser.add_argument("--verify-signing-secret",
+                        help="verify every request's Standard Webhooks signature with these whsec_ secrets")
     parser.add_argument("--port-file", help="write the bound port here (atomically)")
     parser.add_argument("--database-url", help="insert complete-pack jobs into job_queue via psql")
     parser.add_argument("--delay-ms", default="0", help="N or MIN-MAX milliseconds per app request")
@@ -924,10 +988,16 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, AppState]:
     verbosity.add_argument("--verbose", action="store_true", help="one line per request on stderr")
     args = parser.parse_args(argv)
     token = args.token or os.environ.get("SUPABASE_SERVICE_ROLE_KEY") or "test-token"
+    if args.verify_signing_secret:
+        try:
+            import standardwebhooks  # noqa: F401  (checked now rather than on the first request)
+        except ImportError:
+            parser.error("--verify-signing-secret needs the standardwebhooks package: scripts/setup installs it")
     try:
         state = AppState(token=token, delay=parse_delay(args.delay_ms), chaos=args.chaos,
                          chaos_hang_seconds=_number(args.chaos_hang_seconds, "--chaos-hang-seconds"),
-                         seed=args.seed, database_url=args.database_url, verbose=args.verbose)
+                         seed=args.seed, database_url=args.database_url, verbose=args.verbose,
+                         verify_signing_secret=args.verify_signing_secret)
     except ConfigError as exc:
         parser.error(str(exc))
     state.log_body_max = args.log_body_max

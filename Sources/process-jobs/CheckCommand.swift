@@ -9,8 +9,9 @@ struct CheckCommand: ParsableCommand {
         abstract: "Check configuration, database, schema, row level security and write access, each route's endpoint and token, and the old pg_cron schedule.",
         discussion: """
             One line per check: ✓ passed, ✗ failed, ! warning, - skipped. Each endpoint gets a POST
-            with an empty JSON object and the token: the app must refuse the input (400) — no job is
-            created or run — and not the token (401/403). Exits 0 only if every check passes
+            with an empty JSON object and the token (signed too with a signing secret; only signed with
+            --no-bearer-token): the app must refuse the input (400) — no job is created or run — and
+            not the token or signature (401/403). Exits 0 only if every check passes
             (warnings do not fail it); otherwise with the first failure's code: 64 bad flag,
             78 configuration or schema, 75 database unavailable, 77 token rejected, 69 app
             unreachable or answering wrongly.
@@ -26,6 +27,10 @@ struct CheckCommand: ParsableCommand {
     var jobTypes: [String] = []
     @Option(help: ArgumentHelp("Read the service-role key from this file (as the run).", valueName: "path"))
     var tokenFile: String?
+    @Option(help: ArgumentHelp("Sign the probes with the secret(s) in this file (as the run).", valueName: "path"))
+    var signingSecretFile: String?
+    @Flag(help: "As the run's --no-bearer-token: probe with a signed empty body and no token.")
+    var noBearerToken = false
     @Flag(help: "Allow plain http:// to a host that is not loopback.")
     var allowInsecureHTTP = false
     @Option(help: ArgumentHelp("Time allowed for each endpoint's answer (default 10s).", valueName: "duration"))
@@ -54,13 +59,14 @@ struct CheckCommand: ParsableCommand {
         var credentials: Credentials?
         do {
             let resolved = try RunConfiguration.resolve(flags, environment: environment)
-            credentials = try Credentials.load(tokenFile: tokenFile, configuration: resolved, environment: environment) {
+            credentials = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile,
+                                               bearerToken: !noBearerToken, configuration: resolved, environment: environment) {
                 log.warning("\($0)")
             }
             configuration = resolved
             let types = resolved.targets.keys.sorted()
             report.add(.pass, "configuration",
-                       "app URL \(resolved.appURL.description), token from \(credentials!.appToken.source), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
+                       "app URL \(resolved.appURL.description), \(credentials!.summary), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
         } catch {
             let code = if case .usage = error { ExitStatus.usage } else { ExitStatus.configuration }
             report.add(.fail(exitCode: code), "configuration", error.description)
@@ -115,11 +121,11 @@ struct CheckCommand: ParsableCommand {
                                                          maxConnections: max(1, targets.count),
                                                          caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
                                           wakeDescriptor: nil)
-            let results = EndpointProbe.probe(targets, token: { credentials.token(for: $0.type)?.value },
+            let results = EndpointProbe.probe(targets, token: { credentials.token(for: $0.type)?.value }, signing: credentials.signing,
                                               transport: transport, timeout: timeout + 5)
             for (target, result) in zip(targets, results) {
                 let state: CheckReport.State = result.exitCode == 0 ? .pass : .fail(exitCode: result.exitCode)
-                report.add(state, "route \(target.type)", "\(RedactedURL.text(target.url)): \(result.detail)")
+                report.add(state, "route \(target.type)", "\(RedactedURL.text(target.url)): \(result.detail(signedOnly: credentials.appToken == nil))")
             }
         } else {
             report.add(.skip, "endpoints", "skipped: needs a valid configuration")

@@ -39,6 +39,10 @@ struct RunCommand: ParsableCommand {
     var appURL: String?
     @Option(help: ArgumentHelp("Read the service-role key from this file (default: $CREDENTIALS_DIRECTORY/service-role-key, else $SUPABASE_SERVICE_ROLE_KEY).", valueName: "path"))
     var tokenFile: String?
+    @Option(help: ArgumentHelp("Sign every request (Standard Webhooks) with the whsec_ secret(s) in this file (default: $CREDENTIALS_DIRECTORY/signing-secret, else $PROCESS_JOBS_SIGNING_SECRET).", valueName: "path"))
+    var signingSecretFile: String?
+    @Flag(help: "Send no Authorization header at all (needs a signing secret; then no token is needed).")
+    var noBearerToken = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Delay after the first failed attempt, doubling after each (default 30s).", valueName: "duration"))
     var backoffBase: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Longest retry delay, Retry-After included (default 1h).", valueName: "duration"))
@@ -81,7 +85,8 @@ struct RunCommand: ParsableCommand {
         }
         var credentials: Credentials
         do {
-            credentials = try Credentials.load(tokenFile: tokenFile, configuration: configuration, environment: environment) {
+            credentials = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,
+                                                 configuration: configuration, environment: environment) {
                 log.warning("\($0)")
             }
         } catch {
@@ -145,7 +150,7 @@ struct RunCommand: ParsableCommand {
             progress?.clear()
             Self.logSummary(report, log: log)
             metrics?.record(report, exitCode: report.stopReason.exitCode, connection: connection)
-            try exitIfFailed(report, configuration: configuration)
+            try exitIfFailed(report, configuration: configuration, credentials: credentials)
             guard let schedule, report.stopReason != .signal else { return }
             let next = started + schedule.every
             if let window = schedule.window, next >= window { return }
@@ -153,18 +158,19 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// SIGHUP in repeat mode: the token files read again for the next run. A file that became
+    /// SIGHUP in repeat mode: the token and signing secret files read again for the next run. A file that became
     /// unusable keeps the tokens in use, with an error in the log, rather than stopping the loop.
     private func reloaded(_ current: Credentials, configuration: RunConfiguration, environment: [String: String],
                           log: Logger) -> Credentials {
         do {
-            let fresh = try Credentials.load(tokenFile: tokenFile, configuration: configuration, environment: environment) {
+            let fresh = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,
+                                                 configuration: configuration, environment: environment) {
                 log.warning("\($0)")
             }
-            log.notice("SIGHUP: token re-read", metadata: ["source": .string(fresh.appToken.source)])
+            log.notice("SIGHUP: token re-read", metadata: ["source": .string(fresh.summary)])
             return fresh
         } catch {
-            log.error("SIGHUP: the token could not be re-read (\(error.description)); the tokens in use are kept")
+            log.error("SIGHUP: the token could not be re-read (\(error.description)); the tokens and signing secret in use are kept")
             return current
         }
     }
@@ -192,8 +198,10 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration) throws(ExitCode) {
+    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration, credentials: Credentials) throws(ExitCode) {
         switch report.stopReason {
+        case .tokenRejected(let status) where credentials.appToken == nil:
+            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the request (HTTP \(status)); with --no-bearer-token only the signature proves it: check that the app verifies with the secret from \(credentials.signing?.source ?? "-") (docs/signing.md); the job was released untouched")
         case .tokenRejected(let status):
             // A route at another origin gets no key: its 401 may be asking for a token of its own.
             let foreign = configuration.foreignTypes.subtracting(configuration.routeTokenFiles.keys).sorted()

@@ -286,12 +286,13 @@ final class DeployTests: IntegrationTestCase {
         XCTAssertFalse(ldd.stdout.contains("libcurl.so"), ldd.stdout)
         let named = try shell("/usr/bin/env", ["grep", "-c", "libcurl.so.4", binary])
         XCTAssertEqual(named.status, 0, "the binary must name libcurl.so.4 for dlopen")
-        // What it asks for directly: libpq and the C runtime every distribution has (libstdc++ is
-        // linked in: Sources/process-jobs/link/libstdc++.so).
+        // What it asks for directly: libpq, the libcrypto libpq brings anyway (HMAC for signed
+        // requests), and the C runtime every distribution has (libstdc++ is linked in:
+        // Sources/process-jobs/link/libstdc++.so).
         let readelf = try shell("/usr/bin/env", ["readelf", "-d", binary])
         if readelf.status == 0 {
             let needed = Set(matches(#"\(NEEDED\)\s+Shared library: \[([^\]]+)\]"#, in: readelf.stdout))
-            let allowed = #"^(libpq\.so\.5|libcurl\.so\.4|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|ld-linux[-a-z0-9_.]*\.so\.[0-9])$"#
+            let allowed = #"^(libpq\.so\.5|libcrypto\.so\.3|libcurl\.so\.4|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|ld-linux[-a-z0-9_.]*\.so\.[0-9])$"#
             XCTAssertEqual(needed.filter { firstMatch(allowed, in: $0, group: 0) == nil }, [], "unexpected libraries: \(needed)")
         }
         XCTAssertEqual(try shell(binary, ["--version"]).status, 0)

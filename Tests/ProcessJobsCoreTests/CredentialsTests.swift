@@ -58,4 +58,41 @@ final class CredentialsTests: XCTestCase {
             XCTAssertTrue(text.hasPrefix("--route-token generate-aplus: "), text)
         }
     }
+
+    private let firstSecret = "whsec_" + Data(repeating: 0x11, count: 32).base64EncodedString()
+    private let secondSecret = "whsec_" + Data(repeating: 0x22, count: 32).base64EncodedString()
+
+    /// --no-bearer-token: only with a secret (else a usage error, 64); then no token is needed
+    /// and no request carries one, not even a route's own.
+    func testNoBearerToken() throws {
+        var flags = RunFlags()
+        flags.appURL = "https://app.example.com"
+        let configuration = try RunConfiguration.resolve(flags, environment: [:])
+        XCTAssertThrowsError(try Credentials.load(tokenFile: nil, bearerToken: false, configuration: configuration,
+                                                  environment: ["SUPABASE_SERVICE_ROLE_KEY": "key"]) { _ in }) { error in
+            guard case ConfigError.usage(let text) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(text.hasPrefix("--no-bearer-token needs a signing secret"), text)
+        }
+        let signedOnly = try Credentials.load(tokenFile: nil, bearerToken: false, configuration: configuration,
+                                              environment: ["PROCESS_JOBS_SIGNING_SECRET": firstSecret]) { _ in }
+        XCTAssertNil(signedOnly.token(for: "generate-image"))
+        XCTAssertEqual(signedOnly.signing?.keys.count, 1)
+        XCTAssertEqual(signedOnly.summary, "no bearer token, signed with a secret from PROCESS_JOBS_SIGNING_SECRET")
+
+        // A route's own token contradicts --no-bearer-token: refused, not silently dropped.
+        flags.routes = ["hook=https://hooks.example.com/x"]
+        flags.routeTokens = ["hook=/etc/process-jobs/hook-token"]
+        XCTAssertThrowsError(try Credentials.load(tokenFile: nil, bearerToken: false,
+                                                  configuration: try RunConfiguration.resolve(flags, environment: [:]),
+                                                  environment: ["PROCESS_JOBS_SIGNING_SECRET": firstSecret]) { _ in }) { error in
+            guard case ConfigError.usage(let text) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(text.hasPrefix("--route-token and --no-bearer-token contradict each other"), text)
+        }
+
+        // With the token too: both, and the summary names both sources.
+        let both = try Credentials.load(tokenFile: nil, configuration: configuration,
+                                        environment: ["PROCESS_JOBS_SIGNING_SECRET": "\(firstSecret) \(secondSecret)", "SUPABASE_SERVICE_ROLE_KEY": "key"]) { _ in }
+        XCTAssertEqual(both.token(for: "generate-image")?.value, "key")
+        XCTAssertEqual(both.summary, "token from SUPABASE_SERVICE_ROLE_KEY, signed with 2 secrets from PROCESS_JOBS_SIGNING_SECRET")
+    }
 }

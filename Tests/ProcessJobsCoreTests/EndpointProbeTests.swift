@@ -42,6 +42,25 @@ final class EndpointProbeTests: XCTestCase {
         XCTAssertFalse(request.headers.contains { $0.lowercased().hasPrefix("authorization") }, "\(request.headers)")
     }
 
+    /// With a secret (and --no-bearer-token) the probe is a signed empty body with no Authorization.
+    func testSignedProbe() throws {
+        let secret = try SigningSecret.parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", source: "test")
+        let request = EndpointProbe.request(url: "https://a.b/x", token: nil, signing: secret, now: 1_700_000_000)
+        XCTAssertFalse(request.headers.contains { $0.lowercased().hasPrefix("authorization") })
+        let id = try XCTUnwrap(request.headers.first { $0.hasPrefix("webhook-id: check-") }?.dropFirst("webhook-id: ".count))
+        XCTAssertTrue(request.headers.contains("webhook-timestamp: 1700000000"))
+        XCTAssertTrue(request.headers.contains("webhook-signature: \(secret.signature(id: String(id), timestamp: 1_700_000_000, body: "{}"))"))
+    }
+
+    /// With --no-bearer-token the line speaks of the signature, never of a key that was not sent.
+    func testSignedOnlyDetailNamesTheSignature() {
+        XCTAssertEqual(EndpointProbe.Result.accepted(status: 400).detail(signedOnly: true), "signature accepted (an empty body got HTTP 400)")
+        let refused = EndpointProbe.Result.tokenRejected(status: 401).detail(signedOnly: true)
+        XCTAssertTrue(refused.contains("rejected the signature"), refused)
+        XCTAssertFalse(refused.contains("SUPABASE_SERVICE_ROLE_KEY"), refused)
+        XCTAssertEqual(EndpointProbe.Result.accepted(status: 400).detail, "token accepted (an empty body got HTTP 400)")
+    }
+
     /// A certificate problem points at CURL_CA_BUNDLE, not at starting the app.
     func testUnreachableDetailFitsTheFailure() {
         let tls = EndpointProbe.Result.unreachable("request not sent: SSL certificate problem: unable to get local issuer certificate (curl 60)")

@@ -230,6 +230,7 @@ public final class Runner {
             let job = pending.job
             var metadata: Logger.Metadata = [
                 "id": .string(job.id), "type": .string(job.type), "attempt": .stringConvertible(job.attempt),
+                "trace_id": .string(TraceContext.traceID(forJob: job.id)),
                 "http": .string(pending.httpStatus.map(String.init) ?? "-"),
                 "ms": .string(pending.seconds.map { String(Int(($0 * 1000).rounded())) } ?? "-"),
             ]
@@ -311,7 +312,9 @@ public final class Runner {
             // The request holds the body; the job in flight keeps only its size.
             inFlight[tag] = (job.with(body: nil), clock.now())
             inFlightByType[job.type, default: 0] += 1
-            transport.start(Request.forJob(job, body: body, url: url, token: credentials.token(for: job.type)?.value), tag: tag)
+            transport.start(Request.forJob(job, body: body, url: url, token: credentials.token(for: job.type)?.value,
+                                           trace: TraceContext(jobID: job.id, span: TraceContext.newSpan()),
+                                           signing: credentials.signing, now: Int(WallClock.now())), tag: tag)
         }
         // Jobs held back by a route limit keep their place at the front of the queue.
         if !skipped.isEmpty {

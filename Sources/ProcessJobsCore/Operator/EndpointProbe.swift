@@ -35,10 +35,17 @@ public enum EndpointProbe {
         }
 
         /// What the check line says after the URL.
-        public var detail: String {
+        public var detail: String { detail(signedOnly: false) }
+
+        /// `signedOnly` (--no-bearer-token): the signature, not a token, is what the app accepted or refused.
+        public func detail(signedOnly: Bool) -> String {
             switch self {
+            case .accepted(let status) where signedOnly:
+                "signature accepted (an empty body got HTTP \(status))"
             case .accepted(let status):
                 "token accepted (an empty body got HTTP \(status))"
+            case .tokenRejected(let status) where signedOnly:
+                "HTTP \(status): the app rejected the signature; give the app the secret process-jobs signs with (docs/signing.md)"
             case .tokenRejected(let status):
                 "HTTP \(status): the app rejected the service-role key; set SUPABASE_SERVICE_ROLE_KEY (or --token-file) to the key the app expects"
             case .wrongURL(let status, let detail):
@@ -54,13 +61,19 @@ public enum EndpointProbe {
     }
 
     /// The probe request: the job request's headers, minus the job's (there is no job); no
-    /// Authorization without a token, as for the route's jobs (see `Credentials`).
-    public static func request(url: String, token: String?) -> Request {
-        Request(url: url, headers: [
+    /// Authorization without a token, as for the route's jobs (see `Credentials`). Signed like a
+    /// job when there is a secret, with a fresh id, so an app that checks only signatures is probed too.
+    public static func request(url: String, token: String?, signing: SigningSecret? = nil, now: Int = 0) -> Request {
+        var headers = [
             "Content-Type: application/json",
             token.map { "Authorization: Bearer \($0)" },
             "User-Agent: process-jobs/\(Version.current) (check)",
-        ].compactMap { $0 }, body: "{}")
+        ].compactMap { $0 }
+        if let signing {
+            headers += Request.signed(id: "check-" + String(UInt64.random(in: 1...UInt64.max), radix: 16),
+                                      body: "{}", signing: signing, now: now)
+        }
+        return Request(url: url, headers: headers, body: "{}")
     }
 
     public static func classify(_ exchange: Exchange) -> Result {
@@ -87,9 +100,10 @@ public enum EndpointProbe {
 
     /// Probes every target at once; results in the targets' order. `timeout` bounds the whole
     /// probe (the transport has its own per-request timeout too).
-    public static func probe(_ targets: [Target], token: (Target) -> String?, transport: any Transport, timeout: Double) -> [Result] {
+    public static func probe(_ targets: [Target], token: (Target) -> String?, signing: SigningSecret? = nil,
+                             transport: any Transport, timeout: Double) -> [Result] {
         for (tag, target) in targets.enumerated() {
-            transport.start(request(url: target.url, token: token(target)), tag: tag)
+            transport.start(request(url: target.url, token: token(target), signing: signing, now: Int(WallClock.now())), tag: tag)
         }
         var results: [Int: Result] = [:]
         let clock = MonotonicClock()

@@ -52,6 +52,16 @@ final class TestApp {
         try requests().filter { $0.jobId == id }
     }
 
+    /// Runs the reference Standard Webhooks verifier (PyPI standardwebhooks) in the app on a
+    /// request, as given or with fields altered: nil when it verifies, else the verifier's error.
+    func verificationError(secret: String, body: String, headers: [String: String]) throws -> String? {
+        let payload = try JSONSerialization.data(withJSONObject: ["secret": secret, "body": body, "headers": headers])
+        let answer = try control("POST", "/_control/verify", body: String(decoding: payload, as: UTF8.self))
+        let verdict = try JSONSerialization.jsonObject(with: answer) as? [String: Any] ?? [:]
+        if verdict["valid"] as? Bool == true { return nil }
+        return verdict["error"] as? String ?? "no verdict: \(String(decoding: answer, as: UTF8.self))"
+    }
+
     @discardableResult
     private func control(_ method: String, _ path: String, body: String?) throws -> Data {
         var arguments = ["-sS", "--fail-with-body", "-X", method, url + path]
@@ -87,6 +97,8 @@ struct AppRequest: Decodable {
     let fault: String?
     /// The delay the app slept before answering.
     let delayMs: Double?
+    /// With a secret to verify with: "valid" or "invalid: <the reference verifier's error>".
+    let signature: String?
 
     var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
