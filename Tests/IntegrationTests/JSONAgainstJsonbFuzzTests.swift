@@ -15,7 +15,7 @@ final class JSONAgainstJsonbFuzzTests: IntegrationTestCase {
 
     func testWhatTheValidatorAcceptsJsonbAccepts() {
         let seconds = ProcessInfo.processInfo.environment["PROCESS_JOBS_FUZZ_SECONDS"].flatMap(Double.init) ?? 1
-        var random = SeededRandom(seed: ProcessInfo.processInfo.environment["PROCESS_JOBS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_F022)
+        var random = SplitMix64(seed: ProcessInfo.processInfo.environment["PROCESS_JOBS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_F022)
         let started = Date()
         var tried = 0, accepted = 0, stricter = 0
         while Date().timeIntervalSince(started) < seconds {
@@ -37,20 +37,5 @@ final class JSONAgainstJsonbFuzzTests: IntegrationTestCase {
         print("fuzz JSONText.isValid against jsonb: \(tried) documents in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, "
               + "\(accepted) called JSON (all taken by jsonb), \(stricter) refused here though jsonb takes them")
         XCTAssertGreaterThan(accepted, 0)
-    }
-}
-
-/// SplitMix64, as the unit tests' fuzz pass uses.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

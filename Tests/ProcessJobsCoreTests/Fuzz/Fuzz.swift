@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import ProcessJobsCore
 
 /// A bounded, reproducible fuzz pass: each target first takes its fixed hostile inputs (boundary
 /// integers, huge numbers, control characters, non-ASCII, truncated UTF-8, deep nesting), then
@@ -52,19 +53,13 @@ enum Fuzz {
     }
 }
 
-/// Seeded hostile inputs. SplitMix64: small, fast, and the same sequence on every platform.
+/// Seeded hostile inputs, drawn from the engine's SplitMix64: the same sequence on every platform.
 struct Hostile: RandomNumberGenerator {
-    private var state: UInt64
+    private var random: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &self) < percent }
 
