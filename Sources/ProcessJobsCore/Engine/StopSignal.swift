@@ -28,27 +28,23 @@ public final class StopSignal: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGUSR1, SIG_IGN)
         signal(SIGUSR2, SIG_IGN)
+        Self.handle([SIGTERM, SIGINT]) { _ in
+            signalCount += 1
+            wakeWaiter()
+        }
+        Self.handle([SIGHUP]) { _ in
+            hangupCount += 1
+            wakeWaiter()
+        }
+    }
+
+    private static func handle(_ signals: [Int32], with handler: @escaping @convention(c) (Int32) -> Void) {
         var action = sigaction()
         #if canImport(Glibc)
-        action.__sigaction_handler.sa_handler = { _ in
-            signalCount += 1
-            var byte: UInt8 = 1
-            _ = write(signalWriteDescriptor, &byte, 1)
-        }
+        action.__sigaction_handler.sa_handler = handler
         #endif
         sigemptyset(&action.sa_mask)
-        sigaction(SIGTERM, &action, nil)
-        sigaction(SIGINT, &action, nil)
-        var hangup = sigaction()
-        #if canImport(Glibc)
-        hangup.__sigaction_handler.sa_handler = { _ in
-            hangupCount += 1
-            var byte: UInt8 = 1
-            _ = write(signalWriteDescriptor, &byte, 1)
-        }
-        #endif
-        sigemptyset(&hangup.sa_mask)
-        sigaction(SIGHUP, &hangup, nil)
+        for number in signals { sigaction(number, &action, nil) }
     }
 
     /// How many stop signals have arrived; drains the pipe so the next wait blocks again.
@@ -80,4 +76,10 @@ extension StopSignal {
         }
         return true
     }
+}
+
+/// Wakes a wait on the pipe: write() is async-signal-safe.
+private func wakeWaiter() {
+    var byte: UInt8 = 1
+    _ = write(signalWriteDescriptor, &byte, 1)
 }
