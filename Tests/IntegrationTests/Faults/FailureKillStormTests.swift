@@ -17,46 +17,9 @@ final class FaultSuiteFailureKillStormTests: IntegrationTestCase {
                          "--request-timeout", "1s", "--lease", "2s", "--backoff-base", "100ms", "--backoff-max", "1s",
                          "--log-format", "json"]
 
-        var random = SplitMix64(seed: 14)
-        var runners: [Child?] = Array(repeating: nil, count: slots)
-        var startAfter = Array(repeating: Date.distantPast, count: slots)
-        var kills = 0
-        var exits: [Int32] = []
-        var nextKill = Date().addingTimeInterval(0.3)
-        let started = Date()
-        let deadline = started.addingTimeInterval(150)
-        while try db.count(where: "status IN ('pending', 'processing')") > 0 {
-            guard Date() < deadline else {
-                XCTFail("the storm did not settle: \(try Census(db))")
-                break
-            }
-            for slot in 0..<slots {
-                if let runner = runners[slot], !runner.isRunning {
-                    exits.append(runner.wait(timeout: 5) ?? -1)
-                    runner.cleanUp()
-                    runners[slot] = nil
-                    startAfter[slot] = Date().addingTimeInterval(0.2)
-                }
-                if runners[slot] == nil && Date() >= startAfter[slot] {
-                    runners[slot] = try startBinary(arguments, environment: environment(app: app))
-                }
-            }
-            let alive = (0..<slots).filter { runners[$0]?.isRunning == true }
-            if Date() >= nextKill, kills < maximumKills, let slot = alive.randomElement(using: &random) {
-                let victim = runners[slot]!
-                victim.signal(SIGKILL)
-                _ = victim.wait(timeout: 10)
-                victim.cleanUp()
-                runners[slot] = nil
-                kills += 1
-                nextKill = Date().addingTimeInterval(0.05 + 0.3 * random.nextUnit())
-            }
-            usleep(10_000)
-        }
-        for runner in runners.compactMap({ $0 }) {
-            exits.append(runner.result(timeout: 30).status)
-        }
-        let seconds = Date().timeIntervalSince(started)
+        let storm = try killStorm(slots: slots, maximumKills: maximumKills, seed: 14, arguments: arguments,
+                                  environment: environment(app: app))
+        let kills = storm.kills, exits = storm.exits, seconds = storm.seconds
 
         XCTAssertGreaterThanOrEqual(kills, minimumKills, "the work was done before enough kills: make it slower")
         XCTAssertEqual(exits.filter { $0 != 0 }, [], "every runner that was not killed exits 0")

@@ -132,3 +132,61 @@ extension IntegrationTestCase {
         return logs
     }
 }
+
+/// What a kill storm did: how many runners it killed, how the others exited, how long it took.
+struct KillStorm {
+    var kills = 0
+    var exits: [Int32] = []
+    var seconds = 0.0
+}
+
+extension IntegrationTestCase {
+    /// Keeps `slots` runners going as a supervisor would (one that exits is replaced 0.2 s later,
+    /// the timer's next tick; one that is killed, at once) and SIGKILLs one at random moments, at
+    /// most `maximumKills` times, until nothing is pending or processing. `killed` sees each victim
+    /// once it has died, before its rows change.
+    func killStorm(slots: Int, maximumKills: Int, seed: UInt64, arguments: [String], environment: [String: String],
+                   killed: (Child) throws -> Void = { _ in }) throws -> KillStorm {
+        var random = SplitMix64(seed: seed)
+        var runners: [Child?] = Array(repeating: nil, count: slots)
+        var startAfter = Array(repeating: Date.distantPast, count: slots)
+        var storm = KillStorm()
+        var nextKill = Date().addingTimeInterval(0.3)
+        let started = Date()
+        let deadline = started.addingTimeInterval(150)
+        while try db.count(where: "status IN ('pending', 'processing')") > 0 {
+            guard Date() < deadline else {
+                XCTFail("the storm did not settle: \(try Census(db))")
+                break
+            }
+            for slot in 0..<slots {
+                if let runner = runners[slot], !runner.isRunning {
+                    storm.exits.append(runner.wait(timeout: 5) ?? -1)
+                    runner.cleanUp()
+                    runners[slot] = nil
+                    startAfter[slot] = Date().addingTimeInterval(0.2)
+                }
+                if runners[slot] == nil && Date() >= startAfter[slot] {
+                    runners[slot] = try startBinary(arguments, environment: environment)
+                }
+            }
+            let alive = (0..<slots).filter { runners[$0]?.isRunning == true }
+            if Date() >= nextKill, storm.kills < maximumKills, let slot = alive.randomElement(using: &random) {
+                let victim = runners[slot]!
+                victim.signal(SIGKILL)
+                _ = victim.wait(timeout: 10)
+                try killed(victim)
+                victim.cleanUp()
+                runners[slot] = nil
+                storm.kills += 1
+                nextKill = Date().addingTimeInterval(0.05 + 0.3 * random.nextUnit())
+            }
+            usleep(10_000)
+        }
+        for runner in runners.compactMap({ $0 }) {
+            storm.exits.append(runner.result(timeout: 30).status)
+        }
+        storm.seconds = Date().timeIntervalSince(started)
+        return storm
+    }
+}
