@@ -45,3 +45,27 @@ public struct FileText: Sendable {
         return FileText(bytes: bytes, mode: UInt32(info.st_mode))
     }
 }
+
+extension FileText {
+    /// A secret's file (the token, the signing secrets): a regular file of at most 64 KiB, read
+    /// whole, each failure one line naming the file; a world-readable one is read with a warning.
+    /// `holding` says what the file should hold alone, `plain` what to write into a plain file.
+    static func secret(_ path: String, name: String, holding: String, plain: String, warn: (String) -> Void,
+                       missing: (String) -> ConfigError) throws(ConfigError) -> String {
+        let file: FileText
+        do {
+            file = try load(path, limit: 64 * 1024)
+        } catch {
+            switch error {
+            case .missing: throw missing("\(name) \(path) does not exist")
+            case .tooLarge: throw .configuration("\(name) \(path) is larger than 64 KiB: it should hold \(holding)")
+            case .unreadable(let reason): throw .configuration("cannot read \(name) \(path): \(reason)")
+            case .notRegular: throw .configuration("cannot read \(name) \(path): it is not a regular file (a FIFO, device or directory); write \(plain) into a plain file")
+            }
+        }
+        if file.mode & 0o004 != 0 {
+            warn("\(name) \(path) is readable by every user: chmod 600 it")
+        }
+        return String(decoding: file.bytes, as: UTF8.self)
+    }
+}

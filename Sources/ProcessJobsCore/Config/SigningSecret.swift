@@ -64,20 +64,7 @@ public struct SigningSecret: Sendable, CustomStringConvertible {
 
     static func fromFile(_ path: String, source: String, warn: (String) -> Void,
                          missing: (String) -> ConfigError) throws(ConfigError) -> SigningSecret {
-        let file: FileText
-        do {
-            file = try FileText.load(path, limit: 64 * 1024)
-        } catch {
-            switch error {
-            case .missing: throw missing("signing secret file \(path) does not exist")
-            case .tooLarge: throw .configuration("signing secret file \(path) is larger than 64 KiB: it should hold the secrets alone")
-            case .unreadable(let reason): throw .configuration("cannot read signing secret file \(path): \(reason)")
-            case .notRegular: throw .configuration("cannot read signing secret file \(path): it is not a regular file (a FIFO, device or directory); write the secret into a plain file")
-            }
-        }
-        if file.mode & 0o004 != 0 {
-            warn("signing secret file \(path) is readable by every user: chmod 600 it")
-        }
-        return try parse(String(decoding: file.bytes, as: UTF8.self), source: source)
+        try parse(FileText.secret(path, name: "signing secret file", holding: "the secrets alone", plain: "the secret",
+                                  warn: warn, missing: missing), source: source)
     }
 }

@@ -48,20 +48,7 @@ public struct Token: Sendable, CustomStringConvertible {
     /// A token file: a regular file of at most 64 KiB holding the key alone.
     static func fromFile(_ path: String, source: String, warn: (String) -> Void,
                          missing: (String) -> ConfigError) throws(ConfigError) -> Token {
-        let file: FileText
-        do {
-            file = try FileText.load(path, limit: 64 * 1024)
-        } catch {
-            switch error {
-            case .missing: throw missing("token file \(path) does not exist")
-            case .tooLarge: throw .configuration("token file \(path) is larger than 64 KiB: it should hold the key alone")
-            case .unreadable(let reason): throw .configuration("cannot read token file \(path): \(reason)")
-            case .notRegular: throw .configuration("cannot read token file \(path): it is not a regular file (a FIFO, device or directory); write the key alone into a plain file")
-            }
-        }
-        if file.mode & 0o004 != 0 {
-            warn("token file \(path) is readable by every user: chmod 600 it")
-        }
-        return try check(String(decoding: file.bytes, as: UTF8.self), source: source)
+        try check(FileText.secret(path, name: "token file", holding: "the key alone", plain: "the key alone",
+                                  warn: warn, missing: missing), source: source)
     }
 }
