@@ -31,10 +31,16 @@ public final class JobStore {
         public var maxPayload: Int
         /// A rescued lease with retries left waits this policy's backoff, as any failed attempt.
         public var backoff: RetryPolicy
+        /// Per type: rate and global concurrency, applied under the route's lock.
+        public var limits: [String: RouteLimits]
+        public var fairBy: FairBy
+        /// --user-concurrency: at most this many live leases per user, across all runners.
+        public var userConcurrency: Int?
 
         public init(limit: Int, quotas: [(type: String, quota: Int)], lease: Double, rescue: Bool,
                     budget: Int = RunSettings().maxInflightBytes, alone: Bool = true,
-                    maxPayload: Int = RunSettings().maxPayload, backoff: RetryPolicy = .standard) {
+                    maxPayload: Int = RunSettings().maxPayload, backoff: RetryPolicy = .standard,
+                    limits: [String: RouteLimits] = [:], fairBy: FairBy = .none, userConcurrency: Int? = nil) {
             self.limit = limit
             self.quotas = quotas
             self.lease = lease
@@ -43,6 +49,9 @@ public final class JobStore {
             self.alone = alone
             self.maxPayload = maxPayload
             self.backoff = backoff
+            self.limits = limits
+            self.fairBy = fairBy
+            self.userConcurrency = userConcurrency
         }
     }
 
@@ -78,6 +87,8 @@ public final class JobStore {
         public var rescued: [Rescued] = []
         public var notified: [Notified] = []
         public var claimed: [ClaimedJob] = []
+        /// Routes whose due jobs a gate kept back (rate, concurrency, user cap, pause).
+        public var holds: [RouteHold] = []
     }
 
     /// Whether a run has anything to do: a job of `types` due, or an expired lease to rescue.
@@ -87,13 +98,14 @@ public final class JobStore {
 
     /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,
     /// waiting for the answer (at most the connection's timeout).
-    public func tick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) -> TickResult {
-        try beginTick(outcomes: outcomes, claim: claim)
+    public func tick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) -> TickResult {
+        try beginTick(outcomes: outcomes, claim: claim, pauses: pauses)
         return Self.decode(try connection.waitResult())
     }
 
-    /// Sends the tick statement; its answer comes from `pollTick()`.
-    public func beginTick(outcomes: [PendingOutcome], claim: Claim?) throws(PostgresError) {
+    /// Sends the tick statement; its answer comes from `pollTick()`. `pauses` are written to the
+    /// shared route state in the same statement.
+    public func beginTick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) {
         let quotas = claim?.quotas ?? []
         let backoff = claim?.backoff ?? .standard
         try connection.send(Queries.tick, [
