@@ -14,7 +14,7 @@ final class SecondSignalTests: IntegrationTestCase {
         let runner = try startBinary(["run", "--grace", "30s", "--log-format", "json"], environment: environment(app: app))
         awaitCondition("two requests in flight") { (try? app.requests().count) == 2 }
         runner.signal(SIGINT)
-        usleep(200_000)
+        awaitCondition("the first signal taken") { runner.stderr.contains("stop requested") }
         XCTAssertTrue(runner.isRunning, "the first signal waits for the requests in flight")
         let second = Date()
         runner.signal(SIGINT)

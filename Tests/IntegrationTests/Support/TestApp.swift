@@ -27,11 +27,13 @@ final class TestApp {
 
     deinit { stop() }
 
+    /// Stops the app and removes its output files.
     func stop() {
         if child.isRunning {
             child.signal(SIGTERM)
             _ = child.wait(timeout: 10)
         }
+        child.cleanUp()
     }
 
     /// Replaces the fault rules (see scripts/testapp.py): `[{"match": {...}, "times": n, "action": {...}}]`.
