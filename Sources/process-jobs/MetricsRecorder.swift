@@ -55,14 +55,3 @@ struct MetricsRecorder {
         }
     }
 }
-
-extension StopReason {
-    /// The exit code a run that ended this way has (see RunCommand.exitIfFailed).
-    var exitCode: Int32 {
-        switch self {
-        case .tokenRejected: ExitStatus.tokenRejected
-        case .appUnreachable: ExitStatus.appUnreachable
-        case .drained, .onceDone, .maxRuntime, .signal: 0
-        }
-    }
-}

@@ -19,8 +19,6 @@ struct RunCommand: ParsableCommand {
     var concurrency: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("Time allowed for one request (default 120s).", valueName: "duration"))
     var requestTimeout: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Lease on a claimed job; a run that dies is recovered after it (default 2 × request timeout + 60s).", valueName: "duration"))
-    var lease: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop claiming after this long; 0 for no limit (default 5m).", valueName: "duration"))
     var maxRuntime: String?
     @Flag(help: "Claim one batch only.")
@@ -29,8 +27,6 @@ struct RunCommand: ParsableCommand {
     var grace: String?
     @Option(name: .customLong("job-type"), help: ArgumentHelp("Claim only this type (repeatable; default: every routed type).", valueName: "type"))
     var jobTypes: [String] = []
-    @Option(name: .customLong("route"), help: ArgumentHelp("Route TYPE to PATH or URL (repeatable; TYPE= removes a route).", valueName: "type=path"))
-    var routes: [String] = []
     @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests in flight for TYPE (repeatable).", valueName: "type=n"))
     var routeConcurrency: [String] = []
     @Option(name: .customLong("route-token"), help: ArgumentHelp("Send TYPE's requests the token in FILE (read like --token-file); a route at another origin than the app's gets no token otherwise (repeatable).", valueName: "type=file"))
@@ -51,8 +47,6 @@ struct RunCommand: ParsableCommand {
     var maxPayload: String?
     @Option(help: ArgumentHelp("Bodies in flight and claimed but not sent stay within this size; a single larger body goes alone (default 64MiB).", valueName: "size"))
     var maxInflightBytes: String?
-    @Option(help: ArgumentHelp("When a job ends failed, queue one job of TYPE about it, in the same statement (routed to /api/TYPE unless --route says otherwise).", valueName: "type"))
-    var onFailure: String?
     @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
     var allowInsecureHTTP = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Repeat mode: start a run every DURATION (at least 1s, e.g. 10s) instead of once.", valueName: "duration"))
@@ -66,6 +60,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("After each run, write Prometheus metrics to this file (atomically; for node_exporter's textfile collector).", valueName: "path"))
     var metricsFile: String?
 
+    @OptionGroup var routing: RouteOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -102,7 +97,7 @@ struct RunCommand: ParsableCommand {
             connection = try common.connect(stop: stop)
         } catch {
             metrics?.recordFailure(exitCode: error.rawValue, seconds: 0,
-                                   stop: error.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
+                                   stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
             throw error
         }
         if connection.serverEncoding != "UTF8" {
@@ -144,13 +139,13 @@ struct RunCommand: ParsableCommand {
                 progress?.clear()
                 let exit = ExitStatus.from(error)
                 metrics?.recordFailure(exitCode: exit.rawValue, seconds: clock.seconds() - started,
-                                       stop: exit.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
+                                       stop: ExitStatus.stopName(forDatabaseExit: exit.rawValue))
                 throw exit
             }
             progress?.clear()
             Self.logSummary(report, log: log)
-            metrics?.record(report, exitCode: report.stopReason.exitCode, connection: connection)
-            try exitIfFailed(report, configuration: configuration, credentials: credentials)
+            metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection)
+            try ExitStatus.check(report, configuration: configuration, credentials: credentials)
             guard let schedule, report.stopReason != .signal else { return }
             let next = started + schedule.every
             if let window = schedule.window, next >= window { return }
@@ -198,33 +193,15 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration, credentials: Credentials) throws(ExitCode) {
-        switch report.stopReason {
-        case .tokenRejected(let status) where credentials.appToken == nil:
-            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the request (HTTP \(status)); with --no-bearer-token only the signature proves it: check that the app verifies with the secret from \(credentials.signing?.source ?? "-") (docs/signing.md); the job was released untouched")
-        case .tokenRejected(let status):
-            // A route at another origin gets no key: its 401 may be asking for a token of its own.
-            let foreign = configuration.foreignTypes.subtracting(configuration.routeTokenFiles.keys).sorted()
-            let hint = foreign.isEmpty ? "" : " (routes at another origin get no key: if \(foreign.joined(separator: ", ")) answered, give it --route-token TYPE=FILE)"
-            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status))\(hint): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
-        case .appUnreachable(let error):
-            throw ExitStatus.fail(ExitStatus.appUnreachable, "the app at \(RedactedURL.text(configuration.appURL.description)) is unreachable (\(error)): \(UnreachableAdvice.advice(for: error)); unsent jobs were released uncharged")
-        case .drained, .onceDone, .maxRuntime, .signal:
-            return
-        }
-    }
-
     private var flags: RunFlags {
         var flags = RunFlags()
         flags.batchSize = batchSize
         flags.concurrency = concurrency
         flags.requestTimeout = requestTimeout
-        flags.lease = lease
         flags.maxRuntime = maxRuntime
         flags.grace = grace
         flags.once = once
         flags.jobTypes = jobTypes
-        flags.routes = routes
         flags.routeConcurrency = routeConcurrency
         flags.routeTokens = routeTokens
         flags.appURL = appURL
@@ -234,7 +211,7 @@ struct RunCommand: ParsableCommand {
         flags.seed = seed
         flags.maxPayload = maxPayload
         flags.maxInflightBytes = maxInflightBytes
-        flags.onFailure = onFailure
+        routing.apply(to: &flags)
         return flags
     }
 
@@ -260,18 +237,5 @@ struct RunCommand: ParsableCommand {
             "round_trips": .stringConvertible(report.roundTrips),
             "stop": .string(report.stopReason.name),
         ])
-    }
-}
-
-extension StopReason {
-    var name: String {
-        switch self {
-        case .drained: "drained"
-        case .onceDone: "once"
-        case .maxRuntime: "max-runtime"
-        case .signal: "signal"
-        case .tokenRejected: "token-rejected"
-        case .appUnreachable: "app-unreachable"
-        }
     }
 }

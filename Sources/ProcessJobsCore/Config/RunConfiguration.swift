@@ -54,8 +54,7 @@ public struct RunConfiguration: Sendable {
             settings.concurrency = value
         }
         settings.requestTimeout = try duration(flags.requestTimeout, "--request-timeout", default: settings.requestTimeout)
-        // A claimed job may wait for one request ahead of it before its own; the lease covers both.
-        settings.lease = try duration(flags.lease, "--lease", default: 2 * settings.requestTimeout + 60)
+        settings.lease = try duration(flags.lease, "--lease", default: RunSettings.defaultLease(requestTimeout: settings.requestTimeout))
         guard settings.lease >= 2 * settings.requestTimeout else {
             throw .usage("--lease (\(DurationText.format(settings.lease))) must be at least twice --request-timeout (\(DurationText.format(settings.requestTimeout))): a claimed job may wait for one request before its own")
         }

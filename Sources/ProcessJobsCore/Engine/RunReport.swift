@@ -8,10 +8,26 @@ public enum StopReason: Sendable, Equatable {
     case maxRuntime
     /// SIGTERM or SIGINT.
     case signal
+    /// The only due work was held back by a route rate or pause that opens after --max-runtime
+    /// (or at all, with --once): the next run finds it due in `nextDueIn` seconds.
+    case rateLimited(nextDueIn: Double)
     /// The app answered 401/403 (exit 77).
     case tokenRejected(status: Int)
     /// Requests could not be sent several times in a row (exit 69).
     case appUnreachable(String)
+
+    /// The summary line's `stop` field and the metrics' `reason` label.
+    public var name: String {
+        switch self {
+        case .drained: "drained"
+        case .onceDone: "once"
+        case .maxRuntime: "max-runtime"
+        case .signal: "signal"
+        case .rateLimited: "rate_limited"
+        case .tokenRejected: "token-rejected"
+        case .appUnreachable: "app-unreachable"
+        }
+    }
 }
 
 /// Counts of one run, for the summary line and metrics.
@@ -30,12 +46,12 @@ public struct RunSummary: Sendable, Equatable {
     public var leaseLost = 0
     /// Job types whose route the app paused (429/503) during the run.
     public var pausedTypes: Set<String> = []
-    /// Per job type: outcome name to count.
-    public var byType: [String: [String: Int]] = [:]
+    /// Per job type: outcome to count.
+    public var byType: [String: [OutcomeKind: Int]] = [:]
 
     public init() {}
 
-    mutating func count(type: String, outcome: String) {
+    public mutating func count(type: String, outcome: OutcomeKind) {
         byType[type, default: [:]][outcome, default: 0] += 1
     }
 }

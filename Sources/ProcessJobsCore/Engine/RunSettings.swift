@@ -8,7 +8,7 @@ public struct RunSettings: Sendable {
     public var routeConcurrency: [String: Int] = [:]
     public var requestTimeout: Double = 120
     /// Lease taken per claim; must outlast a request plus its wait in the local queue.
-    public var lease: Double = 300
+    public var lease: Double = RunSettings.defaultLease(requestTimeout: 120)
     /// Stop claiming after this long (nil: drain until nothing is due).
     public var maxRuntime: Double? = 300
     /// One batch only.
@@ -36,4 +36,8 @@ public struct RunSettings: Sendable {
     public var seed: UInt64? = nil
 
     public init() {}
+
+    /// The lease when --lease is not given: a claimed job may wait for one request ahead of it
+    /// before its own, and the lease covers both, with a minute to spare.
+    public static func defaultLease(requestTimeout: Double) -> Double { 2 * requestTimeout + 60 }
 }

@@ -236,35 +236,31 @@ public final class Runner {
             ]
             guard let row = written[job.id] else {
                 summary.leaseLost += 1
-                summary.count(type: job.type, outcome: "lease_lost")
+                summary.count(type: job.type, outcome: .leaseLost)
                 log.warning("outcome not recorded: the lease was taken over by another run", metadata: metadata)
                 continue
             }
-            let name: String
+            let kind = pending.outcome.kind
             switch pending.outcome {
             case .complete:
-                name = "completed"
                 summary.completed += 1
             case .retry(let error, let delay):
-                name = "retry"
                 summary.retried += 1
                 metadata["retry_in"] = .string(DurationText.format(delay))
                 metadata["error"] = .string(error)
             case .fail(let error):
-                name = "failed"
                 summary.failed += 1
                 metadata["error"] = .string(error)
             case .release:
-                name = "released"
                 summary.released += 1
             }
-            summary.count(type: job.type, outcome: name)
-            metadata["outcome"] = .string(name)
+            summary.count(type: job.type, outcome: kind)
+            metadata["outcome"] = .string(kind.logWord)
             metadata["retry_count"] = .stringConvertible(row.retryCount)
-            if name == "failed" || name == "retry" {
-                log.warning("job \(name)", metadata: metadata)
+            if kind == .failed || kind == .retried {
+                log.warning("job \(kind.logWord)", metadata: metadata)
             } else {
-                log.info("job \(name)", metadata: metadata)
+                log.info("job \(kind.logWord)", metadata: metadata)
             }
         }
     }

@@ -42,8 +42,6 @@ public enum RunMetrics {
         }
     }
 
-    /// Outcome label values, in the order written; Runner's "retry" is written "retried".
-    public static let outcomes = ["completed", "retried", "failed", "released", "lease_lost"]
     public static let statuses = ["pending", "processing", "completed", "failed"]
 
     static let lastSuccessName = "process_jobs_last_success_timestamp_seconds"
@@ -58,14 +56,13 @@ public enum RunMetrics {
         let types = Set(run.types).union(run.summary.byType.keys).sorted()
         for type in types {
             let counts = run.summary.byType[type] ?? [:]
-            for outcome in outcomes {
-                let value = counts[outcome == "retried" ? "retry" : outcome] ?? 0
-                jobs.append(.init([.init("type", type), .init("outcome", outcome)], Double(value)))
+            for outcome in OutcomeKind.allCases {
+                jobs.append(.init([.init("type", type), .init("outcome", outcome.label)], Double(counts[outcome] ?? 0)))
             }
         }
         families.append(MetricFamily(
             name: "process_jobs_last_run_jobs",
-            help: "Jobs the last run finished, by job type and outcome (completed, retried, failed, released, lease_lost).",
+            help: "Jobs the last run finished, by job type and outcome (\(OutcomeKind.allCases.map(\.label).joined(separator: ", "))).",
             samples: jobs))
         families.append(MetricFamily(name: "process_jobs_last_run_claimed_jobs", help: "Jobs the last run claimed.",
                                      samples: [.init([], Double(run.summary.claimed))]))
