@@ -46,6 +46,9 @@ public struct RunSummary: Sendable, Equatable {
     public var leaseLost = 0
     /// Job types whose route the app paused (429/503) during the run.
     public var pausedTypes: Set<String> = []
+    /// Per job type: due jobs the shared route state held back, by reason, summed over the
+    /// run's claims (a job held at two claims counts twice).
+    public var held: [String: [HoldReason: Int]] = [:]
     /// Per job type: outcome to count.
     public var byType: [String: [OutcomeKind: Int]] = [:]
 
@@ -61,4 +64,14 @@ public struct RunReport: Sendable {
     public let stopReason: StopReason
     public let seconds: Double
     public let roundTrips: Int
+    /// Routes paused when the run ended (by the app's answers or the shared route state).
+    public let pausedRoutes: Set<String>
+
+    public init(summary: RunSummary, stopReason: StopReason, seconds: Double, roundTrips: Int, pausedRoutes: Set<String> = []) {
+        self.summary = summary
+        self.stopReason = stopReason
+        self.seconds = seconds
+        self.roundTrips = roundTrips
+        self.pausedRoutes = pausedRoutes
+    }
 }

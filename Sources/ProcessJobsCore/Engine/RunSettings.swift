@@ -4,8 +4,16 @@ public struct RunSettings: Sendable {
     public var batchSize = 50
     /// At most this many requests in flight.
     public var concurrency = 16
-    /// Optional tighter limit per job type.
+    /// --route-concurrency: at most this many requests of a type in flight in this process
+    /// (the claim applies it across all runners too, through `limits`).
     public var routeConcurrency: [String: Int] = [:]
+    /// Per type: --route-rate/--route-burst and --route-concurrency, applied by the claim
+    /// against the state every runner shares.
+    public var limits: [String: RouteLimits] = [:]
+    /// --fair-by: round robin over users (default), or oldest first.
+    public var fairBy: FairBy = .user
+    /// --user-concurrency: at most this many jobs of one user in flight across all runners.
+    public var userConcurrency: Int? = nil
     public var requestTimeout: Double = 120
     /// Lease taken per claim; must outlast a request plus its wait in the local queue.
     public var lease: Double = RunSettings.defaultLease(requestTimeout: 120)
