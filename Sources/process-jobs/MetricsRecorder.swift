@@ -36,7 +36,8 @@ struct MetricsRecorder {
             log.warning("metrics: cannot read the queue; its gauges are left out this time", metadata: ["error": .string(error.description)])
         }
         write(RunMetrics.Run(summary: report.summary, seconds: report.seconds, stop: report.stopReason.name,
-                             exitCode: exitCode, finishedAt: Operator.unixNow(), types: types), queue: queue)
+                             exitCode: exitCode, finishedAt: Operator.unixNow(), types: types,
+                             pausedRoutes: report.pausedRoutes), queue: queue)
     }
 
     /// After a run that could not finish (database unavailable, schema missing): no queue gauges.

@@ -27,8 +27,16 @@ struct RunCommand: ParsableCommand {
     var grace: String?
     @Option(name: .customLong("job-type"), help: ArgumentHelp("Claim only this type (repeatable; default: every routed type).", valueName: "type"))
     var jobTypes: [String] = []
-    @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests in flight for TYPE (repeatable).", valueName: "type=n"))
+    @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests of TYPE in flight across all runners, counted from live leases (repeatable).", valueName: "type=n"))
     var routeConcurrency: [String] = []
+    @Option(name: .customLong("route-rate"), help: ArgumentHelp("At most N requests of TYPE start per DURATION across all runners, one every DURATION/N (repeatable; e.g. generate-image=30/1m).", valueName: "type=n/duration"))
+    var routeRates: [String] = []
+    @Option(name: .customLong("route-burst"), help: ArgumentHelp("With --route-rate: up to B of TYPE's starts at once (repeatable; default 1).", valueName: "type=b"))
+    var routeBursts: [String] = []
+    @Option(help: ArgumentHelp("user: claims take turns over users (round robin by user_id); none: oldest first (default user).", valueName: "user|none"))
+    var fairBy: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most N jobs of one user in flight across all runners (default: no cap).", valueName: "n"))
+    var userConcurrency: Int?
     @Option(name: .customLong("route-token"), help: ArgumentHelp("Send TYPE's requests the token in FILE (read like --token-file); a route at another origin than the app's gets no token otherwise (repeatable).", valueName: "type=file"))
     var routeTokens: [String] = []
     @Option(help: ArgumentHelp("The app's base URL (default: $NEXT_PUBLIC_APP_URL, else $APP_URL, else http://localhost:3000).", valueName: "url"))
@@ -87,7 +95,12 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
-        let schedule = try repeatSchedule()
+        let schedule: RepeatSchedule?
+        do {
+            schedule = try RepeatSchedule.parse(every: every, window: window)
+        } catch {
+            throw ExitStatus.from(error)
+        }
         let metrics = try MetricsRecorder(path: metricsFile, types: configuration.targets.keys.sorted(),
                                           lease: configuration.settings.lease, log: log)
         let stop = StopSignal()
@@ -96,8 +109,7 @@ struct RunCommand: ParsableCommand {
         do {
             connection = try common.connect(stop: stop)
         } catch {
-            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0,
-                                   stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
+            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0, stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
             throw error
         }
         if connection.serverEncoding != "UTF8" {
@@ -109,36 +121,23 @@ struct RunCommand: ParsableCommand {
             options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency,
                            caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
             wakeDescriptor: stop.wakeDescriptor)
-        let clock = Stopwatch()
-        var hangupsSeen = 0
-        var runs = 0
-        while true {
-            if stop.hangups() > hangupsSeen {
-                hangupsSeen = stop.hangups()
+        try RepeatLoop(schedule: schedule, stop: stop).run(settings: settings) { turn throws(ExitCode) -> RunReport in
+            if turn.reload {
                 credentials = reloaded(credentials, configuration: configuration, environment: environment, log: log)
             }
-            let started = clock.seconds()
-            // Each repeat gets a working connection: the server may have restarted or closed an idle session.
-            if runs > 0 { connection = try common.connect(stop: stop) }
-            runs += 1
-            let store = JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure)
-            var runSettings = settings
-            if let schedule, let window = schedule.window {
-                // Each run ends by the window's end, so cron's next minute finds the lock free.
-                let left = window - started
-                runSettings.maxRuntime = min(runSettings.maxRuntime ?? left, left)
-            }
-            let runner = Runner(store: store, transport: transport, settings: runSettings,
-                                targets: configuration.targets, credentials: credentials, stop: stop, log: log,
-                                observer: { progress?.update($0) })
+            if turn.index > 0 { connection = try common.connect(stop: stop) }
+            let started = Stopwatch()
+            let runner = Runner(store: JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure),
+                                transport: transport, settings: turn.settings, targets: configuration.targets,
+                                credentials: credentials, stop: stop, log: log, observer: { progress?.update($0) })
             progress?.startRun()
             let report: RunReport
-            do {
+            do throws(PostgresError) {
                 report = try runner.run()
             } catch {
                 progress?.clear()
                 let exit = ExitStatus.from(error)
-                metrics?.recordFailure(exitCode: exit.rawValue, seconds: clock.seconds() - started,
+                metrics?.recordFailure(exitCode: exit.rawValue, seconds: started.seconds(),
                                        stop: ExitStatus.stopName(forDatabaseExit: exit.rawValue))
                 throw exit
             }
@@ -146,10 +145,7 @@ struct RunCommand: ParsableCommand {
             Self.logSummary(report, log: log)
             metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection)
             try ExitStatus.check(report, configuration: configuration, credentials: credentials)
-            guard let schedule, report.stopReason != .signal else { return }
-            let next = started + schedule.every
-            if let window = schedule.window, next >= window { return }
-            if stop.sleep(seconds: next - clock.seconds()) { return }
+            return report
         }
     }
 
@@ -170,29 +166,6 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// --every and --for, checked.
-    private func repeatSchedule() throws(ExitCode) -> (every: Double, window: Double?)? {
-        guard let every else {
-            if window != nil { throw ExitStatus.fail(ExitStatus.usage, "--for goes with --every (e.g. --every 10s --for 55s)") }
-            return nil
-        }
-        do {
-            let period = try DurationText.seconds(every)
-            guard period >= 1 else {
-                throw ExitStatus.fail(ExitStatus.usage, "--every must be at least 1s, not \(every): each run opens a statement on the database")
-            }
-            let span = try window.map { text throws(DurationText.Invalid) in try DurationText.seconds(text) }
-            if let span, span <= 0 { throw ExitStatus.fail(ExitStatus.usage, "--for must be greater than zero") }
-            return (period, span)
-        } catch let error as DurationText.Invalid {
-            throw ExitStatus.fail(ExitStatus.usage, "--every/--for: \(error.description)")
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            throw ExitStatus.fail(ExitStatus.usage, "\(error)")
-        }
-    }
-
     private var flags: RunFlags {
         var flags = RunFlags()
         flags.batchSize = batchSize
@@ -203,6 +176,10 @@ struct RunCommand: ParsableCommand {
         flags.once = once
         flags.jobTypes = jobTypes
         flags.routeConcurrency = routeConcurrency
+        flags.routeRates = routeRates
+        flags.routeBursts = routeBursts
+        flags.fairBy = fairBy
+        flags.userConcurrency = userConcurrency
         flags.routeTokens = routeTokens
         flags.appURL = appURL
         flags.backoffBase = backoffBase
@@ -224,18 +201,6 @@ struct RunCommand: ParsableCommand {
     }
 
     static func logSummary(_ report: RunReport, log: Logger) {
-        let summary = report.summary
-        let finished = summary.completed + summary.retried + summary.failed
-        let rate = report.seconds > 0 ? Double(finished) / report.seconds : 0
-        log.info("run done", metadata: [
-            "claimed": .stringConvertible(summary.claimed), "completed": .stringConvertible(summary.completed),
-            "retried": .stringConvertible(summary.retried), "failed": .stringConvertible(summary.failed),
-            "released": .stringConvertible(summary.released), "rescued": .stringConvertible(summary.rescued),
-            "lease_lost": .stringConvertible(summary.leaseLost),
-            "seconds": .string(String(Double(Int(report.seconds * 1000)) / 1000)),
-            "jobs_per_second": .stringConvertible(Int(rate.rounded())),
-            "round_trips": .stringConvertible(report.roundTrips),
-            "stop": .string(report.stopReason.name),
-        ])
+        log.info("run done", metadata: report.summaryFields)
     }
 }

@@ -75,6 +75,19 @@ final class RunMetricsTests: XCTestCase {
         XCTAssertEqual(value(calm, "process_jobs_last_run_route_paused", ["type": "generate-image"]), 0)
     }
 
+    func testHeldJobsByTypeAndReasonAndThePausedRouteGauge() {
+        var held = run(exitCode: 0)
+        held.summary.held = ["generate-image": [.rate: 7, .paused: 2]]
+        held.pausedRoutes = ["generate-image"]
+        let families = RunMetrics.families(run: held, queue: nil, carried: .init())
+        XCTAssertEqual(value(families, "process_jobs_last_run_held_jobs", ["type": "generate-image", "reason": "rate"]), 7)
+        XCTAssertEqual(value(families, "process_jobs_last_run_held_jobs", ["type": "generate-image", "reason": "user_cap"]), 0)
+        XCTAssertEqual(value(families, "process_jobs_last_run_held_jobs", ["type": "generate-aplus", "reason": "concurrency"]), 0,
+                       "every claimed type, every reason")
+        XCTAssertEqual(value(families, "process_jobs_route_paused", ["type": "generate-image"]), 1)
+        XCTAssertEqual(value(families, "process_jobs_route_paused", ["type": "generate-aplus"]), 0)
+    }
+
     func testStopAndExitCodeAsWritten() {
         let text = PrometheusText.render(RunMetrics.families(run: run(exitCode: 77), queue: nil, carried: .init()))
         XCTAssertTrue(text.contains("\nprocess_jobs_last_run_exit_code 77\n"), text)

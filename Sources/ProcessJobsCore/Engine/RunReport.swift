@@ -1,3 +1,5 @@
+import Logging
+
 /// Why a run ended.
 public enum StopReason: Sendable, Equatable {
     /// No job was due any more.
@@ -73,5 +75,30 @@ public struct RunReport: Sendable {
         self.seconds = seconds
         self.roundTrips = roundTrips
         self.pausedRoutes = pausedRoutes
+    }
+}
+
+extension RunReport {
+    /// The fields of the run's summary line ("run done"): its counts, time, round trips and why it
+    /// stopped; with `stop=rate_limited`, when the held work is due again (`next_due_in`).
+    public var summaryFields: Logger.Metadata {
+        let finished = summary.completed + summary.retried + summary.failed
+        let rate = seconds > 0 ? Double(finished) / seconds : 0
+        var fields: Logger.Metadata = [
+            OutcomeKind.completed.label: .stringConvertible(summary.completed),
+            OutcomeKind.retried.label: .stringConvertible(summary.retried),
+            OutcomeKind.failed.label: .stringConvertible(summary.failed),
+            OutcomeKind.released.label: .stringConvertible(summary.released),
+            OutcomeKind.leaseLost.label: .stringConvertible(summary.leaseLost),
+            "claimed": .stringConvertible(summary.claimed), "rescued": .stringConvertible(summary.rescued),
+            "seconds": .string(String(Double(Int(seconds * 1000)) / 1000)),
+            "jobs_per_second": .stringConvertible(Int(rate.rounded())),
+            "round_trips": .stringConvertible(roundTrips),
+            "stop": .string(stopReason.name),
+        ]
+        if case .rateLimited(let nextDueIn) = stopReason {
+            fields["next_due_in"] = .string(DurationText.format(nextDueIn))
+        }
+        return fields
     }
 }

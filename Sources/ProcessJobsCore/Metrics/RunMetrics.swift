@@ -16,9 +16,13 @@ public enum RunMetrics {
         public var finishedAt: Double
         /// The job types it claims: their series are written even when zero, so they never vanish.
         public var types: [String]
+        /// Routes paused when it ended (the app's 429/503, an operator, another runner's answer).
+        public var pausedRoutes: Set<String>
 
-        public init(summary: RunSummary, seconds: Double, stop: String, exitCode: Int32, finishedAt: Double, types: [String]) {
+        public init(summary: RunSummary, seconds: Double, stop: String, exitCode: Int32, finishedAt: Double, types: [String],
+                    pausedRoutes: Set<String> = []) {
             self.summary = summary
+            self.pausedRoutes = pausedRoutes
             self.seconds = seconds
             self.stop = stop
             self.exitCode = exitCode
@@ -100,6 +104,21 @@ public enum RunMetrics {
             samples: Set(run.types).union(run.summary.pausedTypes).sorted().map {
                 .init([.init("type", $0)], run.summary.pausedTypes.contains($0) ? 1 : 0)
             }))
+
+        let routes = Set(run.types).union(run.summary.held.keys).union(run.pausedRoutes).sorted()
+        families.append(MetricFamily(
+            name: "process_jobs_last_run_held_jobs",
+            help: "Due jobs the last run's claims kept back by a route gate, by job type and reason (\(HoldReason.allCases.map(\.rawValue).joined(separator: ", "))), summed over its claims.",
+            samples: routes.flatMap { type in
+                HoldReason.allCases.map { reason in
+                    MetricFamily.Sample([.init("type", type), .init("reason", reason.rawValue)],
+                                        Double(run.summary.held[type]?[reason] ?? 0))
+                }
+            }))
+        families.append(MetricFamily(
+            name: "process_jobs_route_paused",
+            help: "1 while this job type's route is paused for every runner (the app's 429/503, or an operator), as the last run ended; else 0.",
+            samples: routes.map { .init([.init("type", $0)], run.pausedRoutes.contains($0) ? 1 : 0) }))
 
         guard let queue else { return families }
         var byType: [String: (counts: [String: Int], due: Int, oldest: Double, expired: Int)] = [:]
