@@ -102,6 +102,7 @@ public final class Runner {
         for action in actions {
             switch action {
             case .send(let job, let tag):
+                // The scheduler sends only jobs of the claimed types, with their body.
                 guard let body = job.body, let url = targets[job.type] else { continue }
                 transport.start(Request.forJob(job, body: body, url: url, token: credentials.token(for: job.type)?.value,
                                                trace: TraceContext(jobID: job.id, span: TraceContext.newSpan()),

@@ -85,7 +85,7 @@ public struct Scheduler: Sendable {
             "recorded": .stringConvertible(result.recorded.count), "claimed": .stringConvertible(result.claimed.count),
             "rescued": .stringConvertible(result.rescued.count),
         ]))]
-        actions += report(outcomes, recorded: result.recorded)
+        actions += OutcomeLog.record(outcomes, written: result.recorded, into: &summary).map { .log($0) }
         for rescued in result.rescued {
             summary.rescued += 1
             actions.append(.log(LogEvent(.warning, "lease expired: counted as a failed attempt", [
@@ -278,6 +278,11 @@ public struct Scheduler: Sendable {
                 skipped.append(job)
                 continue
             }
+            guard types.contains(job.type) else {
+                // Not a type this run routes (the claim asks for none): back untouched.
+                records.add(PendingOutcome(job: job, outcome: .release(delay: nil)), now: now)
+                continue
+            }
             if let error = job.unsendable(maxPayload: settings.maxPayload) {
                 records.add(PendingOutcome(job: job, outcome: .fail(error: error)), now: now)
                 continue
@@ -357,44 +362,6 @@ public struct Scheduler: Sendable {
     }
 
     // MARK: Reporting
-
-    /// One log line per outcome, with the row's new state as the database wrote it.
-    private mutating func report(_ outcomes: [PendingOutcome], recorded: [JobStore.Recorded]) -> [SchedulerAction] {
-        var written: [String: JobStore.Recorded] = [:]
-        for row in recorded { written[row.id] = row }
-        return outcomes.map { pending in
-            let job = pending.job
-            var metadata: Logger.Metadata = [
-                "id": .string(job.id), "type": .string(job.type), "attempt": .stringConvertible(job.attempt),
-                "trace_id": .string(TraceContext.traceID(forJob: job.id)),
-                "http": .string(pending.httpStatus.map(String.init) ?? "-"),
-                "ms": .string(pending.seconds.map { String(Int(($0 * 1000).rounded())) } ?? "-"),
-            ]
-            guard let row = written[job.id] else {
-                summary.leaseLost += 1
-                summary.count(type: job.type, outcome: .leaseLost)
-                return .log(LogEvent(.warning, "outcome not recorded: the lease was taken over by another run", metadata))
-            }
-            let kind = pending.outcome.kind
-            switch pending.outcome {
-            case .complete:
-                summary.completed += 1
-            case .retry(let error, let delay):
-                summary.retried += 1
-                metadata["retry_in"] = .string(DurationText.format(delay))
-                metadata["error"] = .string(error)
-            case .fail(let error):
-                summary.failed += 1
-                metadata["error"] = .string(error)
-            case .release:
-                summary.released += 1
-            }
-            summary.count(type: job.type, outcome: kind)
-            metadata["outcome"] = .string(kind.logWord)
-            metadata["retry_count"] = .stringConvertible(row.retryCount)
-            return .log(LogEvent(kind == .failed || kind == .retried ? .warning : .info, "job \(kind.logWord)", metadata))
-        }
-    }
 
     /// Routes paused at `now`, by the app's answers or the shared route state.
     public func pausedRoutes(now: Double) -> Set<String> {
