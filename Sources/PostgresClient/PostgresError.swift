@@ -37,9 +37,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         if timedOut { return true }
         if connectionLost && kind == .query { return true }
         if let sqlState {
-            let transientClasses: Set<Substring> = ["08", "53", "57", "40", "58"]
-            if sqlState == "57014" { return false }  // query_canceled by statement_timeout: a real problem
-            return transientClasses.contains(sqlState.prefix(2))
+            if sqlState == SQLState.queryCanceled { return false }  // by statement_timeout: a real problem
+            return SQLState.transientClasses.contains(sqlState.prefix(2))
         }
         guard kind == .connect else { return false }
         return PostgresError.notReachableNow(message)

@@ -20,7 +20,7 @@ enum AccessChecks {
                 report.add(.skip, "row level security", "skipped: no job_queue table")
             }
         } catch {
-            let problem = Operator.describe(error)
+            let problem = ExitStatus.describe(error)
             report.add(.fail(exitCode: problem.code), "row level security", problem.message)
         }
         do {
@@ -34,7 +34,7 @@ enum AccessChecks {
             }
             do {
                 try store.probeWrite()
-            } catch where error.sqlState == "25006" {
+            } catch where error.sqlState == SQLState.readOnlySQLTransaction {
                 report.add(.fail(exitCode: ExitStatus.configuration), "write access",
                            "the connection is read-only (\(error.message)): point DATABASE_URL at the primary, not a standby or read replica, and without default_transaction_read_only")
                 return
@@ -46,7 +46,7 @@ enum AccessChecks {
                 report.add(.warn, "write access", "role \(role) can run jobs but lacks \(missing.joined(separator: ", ")) on job_queue (\(needs)): \(grant)")
             }
         } catch {
-            let problem = Operator.describe(error)
+            let problem = ExitStatus.describe(error)
             report.add(.fail(exitCode: problem.code), "write access", problem.message)
         }
     }

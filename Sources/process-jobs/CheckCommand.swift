@@ -19,8 +19,6 @@ struct CheckCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("The app's base URL (default: $NEXT_PUBLIC_APP_URL, else $APP_URL, else http://localhost:3000).", valueName: "url"))
     var appURL: String?
-    @Option(name: .customLong("route"), help: ArgumentHelp("As the run's --route (repeatable).", valueName: "type=path"))
-    var routes: [String] = []
     @Option(name: .customLong("route-token"), help: ArgumentHelp("As the run's --route-token (repeatable).", valueName: "type=file"))
     var routeTokens: [String] = []
     @Option(name: .customLong("job-type"), help: ArgumentHelp("Check only this type's route (repeatable).", valueName: "type"))
@@ -36,6 +34,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Time allowed for each endpoint's answer (default 10s).", valueName: "duration"))
     var requestTimeout: String = "10s"
 
+    @OptionGroup var routing: RouteOptions
     @OptionGroup var common: CommonOptions
 
     /// The Edge Function's pg_cron job, and what its command calls.
@@ -51,7 +50,7 @@ struct CheckCommand: ParsableCommand {
         // Configuration: the run's own resolution, so check accepts exactly what run accepts.
         var flags = RunFlags()
         flags.appURL = appURL
-        flags.routes = routes
+        routing.apply(to: &flags)
         flags.routeTokens = routeTokens
         flags.jobTypes = jobTypes
         flags.allowInsecureHTTP = allowInsecureHTTP
@@ -68,8 +67,7 @@ struct CheckCommand: ParsableCommand {
             report.add(.pass, "configuration",
                        "app URL \(resolved.appURL.description), \(credentials!.summary), \(types.count) route\(types.count == 1 ? "" : "s") (\(types.joined(separator: ", ")))")
         } catch {
-            let code = if case .usage = error { ExitStatus.usage } else { ExitStatus.configuration }
-            report.add(.fail(exitCode: code), "configuration", error.description)
+            report.add(.fail(exitCode: ExitStatus.code(for: error)), "configuration", error.description)
         }
 
         // Database and schema.
@@ -83,7 +81,7 @@ struct CheckCommand: ParsableCommand {
             }
             store = OperatorStore(connection: connection)
         } catch {
-            let problem = Operator.describe(error)
+            let problem = ExitStatus.describe(error)
             report.add(.fail(exitCode: problem.code), "database", problem.message)
         }
         var schemaPresent = false
@@ -103,7 +101,7 @@ struct CheckCommand: ParsableCommand {
                     report.add(.fail(exitCode: ExitStatus.configuration), "schema", "job_queue lacks \(missing.joined(separator: ", ")): run `process-jobs migrate`")
                 }
             } catch {
-                let problem = Operator.describe(error)
+                let problem = ExitStatus.describe(error)
                 report.add(.fail(exitCode: problem.code), "schema", problem.message)
             }
         } else {

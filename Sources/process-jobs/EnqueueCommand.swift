@@ -45,9 +45,10 @@ struct EnqueueCommand: ParsableCommand {
             id = try store.enqueue(request)
         } catch {
             switch error.sqlState {
-            case "23503":
+            case SQLState.foreignKeyViolation:
                 throw Operator.usage("--user-id \(userId ?? ""): no such user (\(error.message))")
-            case "23502", "23514", "22P02", "22003", "22008":
+            case SQLState.notNullViolation, SQLState.checkViolation, SQLState.invalidTextRepresentation,
+                 SQLState.numericValueOutOfRange, SQLState.datetimeFieldOverflow:
                 throw Operator.usage("the database refused the job: \(error.message)")
             default:
                 throw ExitStatus.from(error)

@@ -36,7 +36,8 @@ struct MetricsRecorder {
             log.warning("metrics: cannot read the queue; its gauges are left out this time", metadata: ["error": .string(error.description)])
         }
         write(RunMetrics.Run(summary: report.summary, seconds: report.seconds, stop: report.stopReason.name,
-                             exitCode: exitCode, finishedAt: Operator.unixNow(), types: types), queue: queue)
+                             exitCode: exitCode, finishedAt: Operator.unixNow(), types: types,
+                             pausedRoutes: report.pausedRoutes), queue: queue)
     }
 
     /// After a run that could not finish (database unavailable, schema missing): no queue gauges.
@@ -52,17 +53,6 @@ struct MetricsRecorder {
             try MetricsFile.write(text, to: path)
         } catch {
             log.error("metrics file not written: \(error.description)")
-        }
-    }
-}
-
-extension StopReason {
-    /// The exit code a run that ended this way has (see RunCommand.exitIfFailed).
-    var exitCode: Int32 {
-        switch self {
-        case .tokenRejected: ExitStatus.tokenRejected
-        case .appUnreachable: ExitStatus.appUnreachable
-        case .drained, .onceDone, .maxRuntime, .signal: 0
         }
     }
 }

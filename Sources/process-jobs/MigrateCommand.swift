@@ -1,4 +1,5 @@
 import ArgumentParser
+import PostgresClient
 import ProcessJobsCore
 
 struct MigrateCommand: ParsableCommand {
@@ -25,7 +26,7 @@ struct MigrateCommand: ParsableCommand {
             switch error {
             case .lockTimeout(let holders):
                 throw ExitStatus.fail(ExitStatus.databaseUnavailable, LockWaitMessage.text(holders, waited: Migration.lockTimeout))
-            case .database(let error) where error.sqlState == "42501":
+            case .database(let error) where error.sqlState == SQLState.insufficientPrivilege:
                 throw ExitStatus.fail(ExitStatus.configuration, "migrate must run as the owner of job_queue (\(error.message)): connect as the table owner, e.g. postgres on Supabase (docs/supabase.md)")
             case .database(let error):
                 throw ExitStatus.from(error)

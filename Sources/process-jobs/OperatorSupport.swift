@@ -24,26 +24,6 @@ enum Operator {
         return seconds
     }
 
-    /// A database error as an exit code and a line that says what to do, without printing it
-    /// (`check` prints it as one of its lines). Same judgement as ExitStatus.from.
-    static func describe(_ error: PostgresError) -> (code: Int32, message: String) {
-        switch error.sqlState {
-        case "42P01", "42703", "42883":
-            return (ExitStatus.configuration, "job_queue is missing or not migrated (\(error.message)): run `process-jobs migrate`")
-        case "42501":
-            return (ExitStatus.configuration, "the database role lacks a privilege (\(error.message)): grant it")
-        default:
-            break
-        }
-        if error.isTransient {
-            return (ExitStatus.databaseUnavailable, "database unavailable: \(error.message); try again when it is back")
-        }
-        if error.kind == .connect {
-            return (ExitStatus.configuration, "cannot connect: \(error.message); check DATABASE_URL (or the PG* variables)")
-        }
-        return (ExitStatus.configuration, "database error: \(error.description)")
-    }
-
     /// "<3>" (and so on) when stderr goes to journald (JOURNAL_STREAM set), else "": the syslog
     /// priority journald reads from the start of a line.
     static func journaldPrefix(_ priority: Int) -> String {

@@ -19,8 +19,6 @@ struct RunCommand: ParsableCommand {
     var concurrency: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("Time allowed for one request (default 120s).", valueName: "duration"))
     var requestTimeout: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Lease on a claimed job; a run that dies is recovered after it (default 2 × request timeout + 60s).", valueName: "duration"))
-    var lease: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop claiming after this long; 0 for no limit (default 5m).", valueName: "duration"))
     var maxRuntime: String?
     @Flag(help: "Claim one batch only.")
@@ -29,10 +27,16 @@ struct RunCommand: ParsableCommand {
     var grace: String?
     @Option(name: .customLong("job-type"), help: ArgumentHelp("Claim only this type (repeatable; default: every routed type).", valueName: "type"))
     var jobTypes: [String] = []
-    @Option(name: .customLong("route"), help: ArgumentHelp("Route TYPE to PATH or URL (repeatable; TYPE= removes a route).", valueName: "type=path"))
-    var routes: [String] = []
-    @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests in flight for TYPE (repeatable).", valueName: "type=n"))
+    @Option(name: .customLong("route-concurrency"), help: ArgumentHelp("At most N requests of TYPE in flight across all runners, counted from live leases (repeatable).", valueName: "type=n"))
     var routeConcurrency: [String] = []
+    @Option(name: .customLong("route-rate"), help: ArgumentHelp("At most N requests of TYPE start per DURATION across all runners, one every DURATION/N (repeatable; e.g. generate-image=30/1m).", valueName: "type=n/duration"))
+    var routeRates: [String] = []
+    @Option(name: .customLong("route-burst"), help: ArgumentHelp("With --route-rate: up to B of TYPE's starts at once (repeatable; default 1).", valueName: "type=b"))
+    var routeBursts: [String] = []
+    @Option(help: ArgumentHelp("user: claims take turns over users (round robin by user_id); none: oldest first (default user).", valueName: "user|none"))
+    var fairBy: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most N jobs of one user in flight across all runners (default: no cap).", valueName: "n"))
+    var userConcurrency: Int?
     @Option(name: .customLong("route-token"), help: ArgumentHelp("Send TYPE's requests the token in FILE (read like --token-file); a route at another origin than the app's gets no token otherwise (repeatable).", valueName: "type=file"))
     var routeTokens: [String] = []
     @Option(help: ArgumentHelp("The app's base URL (default: $NEXT_PUBLIC_APP_URL, else $APP_URL, else http://localhost:3000).", valueName: "url"))
@@ -51,8 +55,6 @@ struct RunCommand: ParsableCommand {
     var maxPayload: String?
     @Option(help: ArgumentHelp("Bodies in flight and claimed but not sent stay within this size; a single larger body goes alone (default 64MiB).", valueName: "size"))
     var maxInflightBytes: String?
-    @Option(help: ArgumentHelp("When a job ends failed, queue one job of TYPE about it, in the same statement (routed to /api/TYPE unless --route says otherwise).", valueName: "type"))
-    var onFailure: String?
     @Flag(help: "Allow plain http:// to a host that is not loopback (the token travels in clear).")
     var allowInsecureHTTP = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Repeat mode: start a run every DURATION (at least 1s, e.g. 10s) instead of once.", valueName: "duration"))
@@ -66,6 +68,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("After each run, write Prometheus metrics to this file (atomically; for node_exporter's textfile collector).", valueName: "path"))
     var metricsFile: String?
 
+    @OptionGroup var routing: RouteOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -92,7 +95,12 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
-        let schedule = try repeatSchedule()
+        let schedule: RepeatSchedule?
+        do {
+            schedule = try RepeatSchedule.parse(every: every, window: window)
+        } catch {
+            throw ExitStatus.from(error)
+        }
         let metrics = try MetricsRecorder(path: metricsFile, types: configuration.targets.keys.sorted(),
                                           lease: configuration.settings.lease, log: log)
         let stop = StopSignal()
@@ -101,8 +109,7 @@ struct RunCommand: ParsableCommand {
         do {
             connection = try common.connect(stop: stop)
         } catch {
-            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0,
-                                   stop: error.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
+            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0, stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
             throw error
         }
         if connection.serverEncoding != "UTF8" {
@@ -114,47 +121,31 @@ struct RunCommand: ParsableCommand {
             options: .init(requestTimeout: settings.requestTimeout, maxConnections: settings.concurrency,
                            caBundle: environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]),
             wakeDescriptor: stop.wakeDescriptor)
-        let clock = Stopwatch()
-        var hangupsSeen = 0
-        var runs = 0
-        while true {
-            if stop.hangups() > hangupsSeen {
-                hangupsSeen = stop.hangups()
+        try RepeatLoop(schedule: schedule, stop: stop).run(settings: settings) { turn throws(ExitCode) -> RunReport in
+            if turn.reload {
                 credentials = reloaded(credentials, configuration: configuration, environment: environment, log: log)
             }
-            let started = clock.seconds()
-            // Each repeat gets a working connection: the server may have restarted or closed an idle session.
-            if runs > 0 { connection = try common.connect(stop: stop) }
-            runs += 1
-            let store = JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure)
-            var runSettings = settings
-            if let schedule, let window = schedule.window {
-                // Each run ends by the window's end, so cron's next minute finds the lock free.
-                let left = window - started
-                runSettings.maxRuntime = min(runSettings.maxRuntime ?? left, left)
-            }
-            let runner = Runner(store: store, transport: transport, settings: runSettings,
-                                targets: configuration.targets, credentials: credentials, stop: stop, log: log,
-                                observer: { progress?.update($0) })
+            if turn.index > 0 { connection = try common.connect(stop: stop) }
+            let started = Stopwatch()
+            let runner = Runner(store: JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure),
+                                transport: transport, settings: turn.settings, targets: configuration.targets,
+                                credentials: credentials, stop: stop, log: log, observer: { progress?.update($0) })
             progress?.startRun()
             let report: RunReport
-            do {
+            do throws(PostgresError) {
                 report = try runner.run()
             } catch {
                 progress?.clear()
                 let exit = ExitStatus.from(error)
-                metrics?.recordFailure(exitCode: exit.rawValue, seconds: clock.seconds() - started,
-                                       stop: exit.rawValue == ExitStatus.databaseUnavailable ? "database-unavailable" : "database-error")
+                metrics?.recordFailure(exitCode: exit.rawValue, seconds: started.seconds(),
+                                       stop: ExitStatus.stopName(forDatabaseExit: exit.rawValue))
                 throw exit
             }
             progress?.clear()
             Self.logSummary(report, log: log)
-            metrics?.record(report, exitCode: report.stopReason.exitCode, connection: connection)
-            try exitIfFailed(report, configuration: configuration, credentials: credentials)
-            guard let schedule, report.stopReason != .signal else { return }
-            let next = started + schedule.every
-            if let window = schedule.window, next >= window { return }
-            if stop.sleep(seconds: next - clock.seconds()) { return }
+            metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection)
+            try ExitStatus.check(report, configuration: configuration, credentials: credentials)
+            return report
         }
     }
 
@@ -175,57 +166,20 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// --every and --for, checked.
-    private func repeatSchedule() throws(ExitCode) -> (every: Double, window: Double?)? {
-        guard let every else {
-            if window != nil { throw ExitStatus.fail(ExitStatus.usage, "--for goes with --every (e.g. --every 10s --for 55s)") }
-            return nil
-        }
-        do {
-            let period = try DurationText.seconds(every)
-            guard period >= 1 else {
-                throw ExitStatus.fail(ExitStatus.usage, "--every must be at least 1s, not \(every): each run opens a statement on the database")
-            }
-            let span = try window.map { text throws(DurationText.Invalid) in try DurationText.seconds(text) }
-            if let span, span <= 0 { throw ExitStatus.fail(ExitStatus.usage, "--for must be greater than zero") }
-            return (period, span)
-        } catch let error as DurationText.Invalid {
-            throw ExitStatus.fail(ExitStatus.usage, "--every/--for: \(error.description)")
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            throw ExitStatus.fail(ExitStatus.usage, "\(error)")
-        }
-    }
-
-    private func exitIfFailed(_ report: RunReport, configuration: RunConfiguration, credentials: Credentials) throws(ExitCode) {
-        switch report.stopReason {
-        case .tokenRejected(let status) where credentials.appToken == nil:
-            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the request (HTTP \(status)); with --no-bearer-token only the signature proves it: check that the app verifies with the secret from \(credentials.signing?.source ?? "-") (docs/signing.md); the job was released untouched")
-        case .tokenRejected(let status):
-            // A route at another origin gets no key: its 401 may be asking for a token of its own.
-            let foreign = configuration.foreignTypes.subtracting(configuration.routeTokenFiles.keys).sorted()
-            let hint = foreign.isEmpty ? "" : " (routes at another origin get no key: if \(foreign.joined(separator: ", ")) answered, give it --route-token TYPE=FILE)"
-            throw ExitStatus.fail(ExitStatus.tokenRejected, "the app rejected the service-role key (HTTP \(status))\(hint): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
-        case .appUnreachable(let error):
-            throw ExitStatus.fail(ExitStatus.appUnreachable, "the app at \(RedactedURL.text(configuration.appURL.description)) is unreachable (\(error)): \(UnreachableAdvice.advice(for: error)); unsent jobs were released uncharged")
-        case .drained, .onceDone, .maxRuntime, .signal:
-            return
-        }
-    }
-
     private var flags: RunFlags {
         var flags = RunFlags()
         flags.batchSize = batchSize
         flags.concurrency = concurrency
         flags.requestTimeout = requestTimeout
-        flags.lease = lease
         flags.maxRuntime = maxRuntime
         flags.grace = grace
         flags.once = once
         flags.jobTypes = jobTypes
-        flags.routes = routes
         flags.routeConcurrency = routeConcurrency
+        flags.routeRates = routeRates
+        flags.routeBursts = routeBursts
+        flags.fairBy = fairBy
+        flags.userConcurrency = userConcurrency
         flags.routeTokens = routeTokens
         flags.appURL = appURL
         flags.backoffBase = backoffBase
@@ -234,7 +188,7 @@ struct RunCommand: ParsableCommand {
         flags.seed = seed
         flags.maxPayload = maxPayload
         flags.maxInflightBytes = maxInflightBytes
-        flags.onFailure = onFailure
+        routing.apply(to: &flags)
         return flags
     }
 
@@ -247,31 +201,6 @@ struct RunCommand: ParsableCommand {
     }
 
     static func logSummary(_ report: RunReport, log: Logger) {
-        let summary = report.summary
-        let finished = summary.completed + summary.retried + summary.failed
-        let rate = report.seconds > 0 ? Double(finished) / report.seconds : 0
-        log.info("run done", metadata: [
-            "claimed": .stringConvertible(summary.claimed), "completed": .stringConvertible(summary.completed),
-            "retried": .stringConvertible(summary.retried), "failed": .stringConvertible(summary.failed),
-            "released": .stringConvertible(summary.released), "rescued": .stringConvertible(summary.rescued),
-            "lease_lost": .stringConvertible(summary.leaseLost),
-            "seconds": .string(String(Double(Int(report.seconds * 1000)) / 1000)),
-            "jobs_per_second": .stringConvertible(Int(rate.rounded())),
-            "round_trips": .stringConvertible(report.roundTrips),
-            "stop": .string(report.stopReason.name),
-        ])
-    }
-}
-
-extension StopReason {
-    var name: String {
-        switch self {
-        case .drained: "drained"
-        case .onceDone: "once"
-        case .maxRuntime: "max-runtime"
-        case .signal: "signal"
-        case .tokenRejected: "token-rejected"
-        case .appUnreachable: "app-unreachable"
-        }
+        log.info("run done", metadata: report.summaryFields)
     }
 }

@@ -10,13 +10,8 @@ struct StatusCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON document instead of the table.")
     var json = false
-    @Option(name: .customLong("route"), help: ArgumentHelp("As the run's --route, so types you route are not reported as unrouted (repeatable).", valueName: "type=path"))
-    var routes: [String] = []
-    @Option(help: ArgumentHelp("As the run's --on-failure, so its type is routed (/api/TYPE unless --route says otherwise).", valueName: "type"))
-    var onFailure: String?
-    @Option(help: ArgumentHelp("As the run's --lease: a processing row without locked_until counts as expired after this long (default 300s).", valueName: "duration"))
-    var lease: String?
 
+    @OptionGroup var routing: RouteOptions
     @OptionGroup var common: CommonOptions
 
     static let errorWindow: Double = 86_400
@@ -27,12 +22,12 @@ struct StatusCommand: ParsableCommand {
         _ = common.makeLogger()
         let routeTable: Routes
         do {
-            if let onFailure { try Routes.checkType(onFailure) }
-            routeTable = try Routes(overrides: (onFailure.map { [Routes.failureRoute(for: $0)] } ?? []) + routes)
+            if let onFailure = routing.onFailure { try Routes.checkType(onFailure) }
+            routeTable = try Routes(overrides: (routing.onFailure.map { [Routes.failureRoute(for: $0)] } ?? []) + routing.routes)
         } catch {
             throw Operator.usage(error.description)
         }
-        let leaseSeconds = try lease.map { text throws(ExitCode) in try Operator.duration(text, flag: "--lease") } ?? RunSettings().lease
+        let leaseSeconds = try routing.lease.map { text throws(ExitCode) in try Operator.duration(text, flag: "--lease") } ?? RunSettings().lease
         let connection = try common.connect()
         let store = OperatorStore(connection: connection)
         let report: StatusReport

@@ -8,10 +8,10 @@ final class RunMetricsTests: XCTestCase {
         summary.completed = 2
         summary.retried = 1
         summary.rescued = 1
-        summary.count(type: "generate-image", outcome: "completed")
-        summary.count(type: "generate-image", outcome: "completed")
-        summary.count(type: "generate-image", outcome: "retry")
-        summary.count(type: "legacy-type", outcome: "failed")
+        summary.count(type: "generate-image", outcome: .completed)
+        summary.count(type: "generate-image", outcome: .completed)
+        summary.count(type: "generate-image", outcome: .retried)
+        summary.count(type: "legacy-type", outcome: .failed)
         return RunMetrics.Run(summary: summary, seconds: 1.25, stop: "drained", exitCode: exitCode,
                               finishedAt: 1_700_000_000.5, types: types)
     }
@@ -30,7 +30,7 @@ final class RunMetricsTests: XCTestCase {
                        "a claimed type with nothing to do still has its series")
         XCTAssertEqual(value(families, "process_jobs_last_run_jobs", ["type": "legacy-type", "outcome": "failed"]), 1)
         let jobs = families.first { $0.name == "process_jobs_last_run_jobs" }!
-        XCTAssertEqual(jobs.samples.count, 3 * RunMetrics.outcomes.count)
+        XCTAssertEqual(jobs.samples.count, 3 * OutcomeKind.allCases.count)
         XCTAssertEqual(value(families, "process_jobs_last_run_claimed_jobs"), 4)
         XCTAssertEqual(value(families, "process_jobs_last_run_rescued_jobs"), 1)
         XCTAssertEqual(value(families, "process_jobs_last_run_duration_seconds"), 1.25)
@@ -73,6 +73,19 @@ final class RunMetricsTests: XCTestCase {
         XCTAssertEqual(value(families, "process_jobs_last_run_route_paused", ["type": "generate-aplus"]), 0, "written even when not paused")
         let calm = RunMetrics.families(run: run(), queue: nil, carried: .init())
         XCTAssertEqual(value(calm, "process_jobs_last_run_route_paused", ["type": "generate-image"]), 0)
+    }
+
+    func testHeldJobsByTypeAndReasonAndThePausedRouteGauge() {
+        var held = run(exitCode: 0)
+        held.summary.held = ["generate-image": [.rate: 7, .paused: 2]]
+        held.pausedRoutes = ["generate-image"]
+        let families = RunMetrics.families(run: held, queue: nil, carried: .init())
+        XCTAssertEqual(value(families, "process_jobs_last_run_held_jobs", ["type": "generate-image", "reason": "rate"]), 7)
+        XCTAssertEqual(value(families, "process_jobs_last_run_held_jobs", ["type": "generate-image", "reason": "user_cap"]), 0)
+        XCTAssertEqual(value(families, "process_jobs_last_run_held_jobs", ["type": "generate-aplus", "reason": "concurrency"]), 0,
+                       "every claimed type, every reason")
+        XCTAssertEqual(value(families, "process_jobs_route_paused", ["type": "generate-image"]), 1)
+        XCTAssertEqual(value(families, "process_jobs_route_paused", ["type": "generate-aplus"]), 0)
     }
 
     func testStopAndExitCodeAsWritten() {

@@ -11,6 +11,14 @@ public struct RunFlags: Sendable {
     public var jobTypes: [String] = []
     public var routes: [String] = []
     public var routeConcurrency: [String] = []
+    /// "TYPE=N/DURATION": at most N starts of TYPE per DURATION, across all runners.
+    public var routeRates: [String] = []
+    /// "TYPE=B": up to B of TYPE's starts at once (needs a --route-rate for TYPE).
+    public var routeBursts: [String] = []
+    /// --fair-by: "user" or "none" (nil: user).
+    public var fairBy: String?
+    /// --user-concurrency N.
+    public var userConcurrency: Int?
     /// "TYPE=FILE": the bearer token for that route (read like --token-file).
     public var routeTokens: [String] = []
     public var appURL: String?
@@ -54,8 +62,7 @@ public struct RunConfiguration: Sendable {
             settings.concurrency = value
         }
         settings.requestTimeout = try duration(flags.requestTimeout, "--request-timeout", default: settings.requestTimeout)
-        // A claimed job may wait for one request ahead of it before its own; the lease covers both.
-        settings.lease = try duration(flags.lease, "--lease", default: 2 * settings.requestTimeout + 60)
+        settings.lease = try duration(flags.lease, "--lease", default: RunSettings.defaultLease(requestTimeout: settings.requestTimeout))
         guard settings.lease >= 2 * settings.requestTimeout else {
             throw .usage("--lease (\(DurationText.format(settings.lease))) must be at least twice --request-timeout (\(DurationText.format(settings.requestTimeout))): a claimed job may wait for one request before its own")
         }
@@ -98,6 +105,18 @@ public struct RunConfiguration: Sendable {
                 throw .usage("--route-concurrency \(parts[0]): no such route")
             }
             settings.routeConcurrency[parts[0]] = limit
+        }
+        settings.limits = try FlowFlags.limits(rates: flags.routeRates, bursts: flags.routeBursts,
+                                               concurrency: settings.routeConcurrency, routes: routes)
+        if let text = flags.fairBy {
+            guard let fairBy = FairBy(rawValue: text) else {
+                throw .usage("--fair-by must be user or none, not '\(text)'")
+            }
+            settings.fairBy = fairBy
+        }
+        if let value = flags.userConcurrency {
+            guard value >= 1 else { throw .usage("--user-concurrency must be at least 1, not \(value)") }
+            settings.userConcurrency = value
         }
 
         let appURL: AppURL

@@ -4,11 +4,19 @@ public struct RunSettings: Sendable {
     public var batchSize = 50
     /// At most this many requests in flight.
     public var concurrency = 16
-    /// Optional tighter limit per job type.
+    /// --route-concurrency: at most this many requests of a type in flight in this process
+    /// (the claim applies it across all runners too, through `limits`).
     public var routeConcurrency: [String: Int] = [:]
+    /// Per type: --route-rate/--route-burst and --route-concurrency, applied by the claim
+    /// against the state every runner shares.
+    public var limits: [String: RouteLimits] = [:]
+    /// --fair-by: round robin over users (default), or oldest first.
+    public var fairBy: FairBy = .user
+    /// --user-concurrency: at most this many jobs of one user in flight across all runners.
+    public var userConcurrency: Int? = nil
     public var requestTimeout: Double = 120
     /// Lease taken per claim; must outlast a request plus its wait in the local queue.
-    public var lease: Double = 300
+    public var lease: Double = RunSettings.defaultLease(requestTimeout: 120)
     /// Stop claiming after this long (nil: drain until nothing is due).
     public var maxRuntime: Double? = 300
     /// One batch only.
@@ -36,4 +44,8 @@ public struct RunSettings: Sendable {
     public var seed: UInt64? = nil
 
     public init() {}
+
+    /// The lease when --lease is not given: a claimed job may wait for one request ahead of it
+    /// before its own, and the lease covers both, with a minute to spare.
+    public static func defaultLease(requestTimeout: Double) -> Double { 2 * requestTimeout + 60 }
 }

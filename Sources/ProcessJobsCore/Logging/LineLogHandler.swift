@@ -65,7 +65,7 @@ public struct LineLogHandler: LogHandler {
     /// The fields every job line has come first, in this order; the rest alphabetically.
     private static let leading = ["id", "type", "attempt", "http", "ms", "outcome", "retry_in", "retry_count", "error",
                                   "claimed", "completed", "retried", "failed", "released", "rescued", "lease_lost",
-                                  "seconds", "jobs_per_second", "round_trips", "stop"]
+                                  "seconds", "jobs_per_second", "round_trips", "stop", "next_due_in"]
 
     private static let rank = Dictionary(uniqueKeysWithValues: leading.enumerated().map { ($1, $0) })
 

@@ -16,9 +16,13 @@ public enum RunMetrics {
         public var finishedAt: Double
         /// The job types it claims: their series are written even when zero, so they never vanish.
         public var types: [String]
+        /// Routes paused when it ended (the app's 429/503, an operator, another runner's answer).
+        public var pausedRoutes: Set<String>
 
-        public init(summary: RunSummary, seconds: Double, stop: String, exitCode: Int32, finishedAt: Double, types: [String]) {
+        public init(summary: RunSummary, seconds: Double, stop: String, exitCode: Int32, finishedAt: Double, types: [String],
+                    pausedRoutes: Set<String> = []) {
             self.summary = summary
+            self.pausedRoutes = pausedRoutes
             self.seconds = seconds
             self.stop = stop
             self.exitCode = exitCode
@@ -42,8 +46,6 @@ public enum RunMetrics {
         }
     }
 
-    /// Outcome label values, in the order written; Runner's "retry" is written "retried".
-    public static let outcomes = ["completed", "retried", "failed", "released", "lease_lost"]
     public static let statuses = ["pending", "processing", "completed", "failed"]
 
     static let lastSuccessName = "process_jobs_last_success_timestamp_seconds"
@@ -58,14 +60,13 @@ public enum RunMetrics {
         let types = Set(run.types).union(run.summary.byType.keys).sorted()
         for type in types {
             let counts = run.summary.byType[type] ?? [:]
-            for outcome in outcomes {
-                let value = counts[outcome == "retried" ? "retry" : outcome] ?? 0
-                jobs.append(.init([.init("type", type), .init("outcome", outcome)], Double(value)))
+            for outcome in OutcomeKind.allCases {
+                jobs.append(.init([.init("type", type), .init("outcome", outcome.label)], Double(counts[outcome] ?? 0)))
             }
         }
         families.append(MetricFamily(
             name: "process_jobs_last_run_jobs",
-            help: "Jobs the last run finished, by job type and outcome (completed, retried, failed, released, lease_lost).",
+            help: "Jobs the last run finished, by job type and outcome (\(OutcomeKind.allCases.map(\.label).joined(separator: ", "))).",
             samples: jobs))
         families.append(MetricFamily(name: "process_jobs_last_run_claimed_jobs", help: "Jobs the last run claimed.",
                                      samples: [.init([], Double(run.summary.claimed))]))
@@ -103,6 +104,21 @@ public enum RunMetrics {
             samples: Set(run.types).union(run.summary.pausedTypes).sorted().map {
                 .init([.init("type", $0)], run.summary.pausedTypes.contains($0) ? 1 : 0)
             }))
+
+        let routes = Set(run.types).union(run.summary.held.keys).union(run.pausedRoutes).sorted()
+        families.append(MetricFamily(
+            name: "process_jobs_last_run_held_jobs",
+            help: "Due jobs the last run's claims kept back by a route gate, by job type and reason (\(HoldReason.allCases.map(\.rawValue).joined(separator: ", "))), summed over its claims.",
+            samples: routes.flatMap { type in
+                HoldReason.allCases.map { reason in
+                    MetricFamily.Sample([.init("type", type), .init("reason", reason.rawValue)],
+                                        Double(run.summary.held[type]?[reason] ?? 0))
+                }
+            }))
+        families.append(MetricFamily(
+            name: "process_jobs_route_paused",
+            help: "1 while this job type's route is paused for every runner (the app's 429/503, or an operator), as the last run ended; else 0.",
+            samples: routes.map { .init([.init("type", $0)], run.pausedRoutes.contains($0) ? 1 : 0) }))
 
         guard let queue else { return families }
         var byType: [String: (counts: [String: Int], due: Int, oldest: Double, expired: Int)] = [:]

@@ -1,0 +1,61 @@
+import XCTest
+@testable import ProcessJobsCore
+
+final class ClaimPacingTests: XCTestCase {
+    private func pacing(batch: Int = 50, concurrency: Int = 16, once: Bool = false) -> ClaimPacing {
+        ClaimPacing(settings: SchedulerFixtures.settings {
+            $0.batchSize = batch
+            $0.concurrency = concurrency
+            $0.once = once
+        })
+    }
+
+    func testLimitIsAtMostTwoRoundsOfConcurrencyLessWhatIsHeld() {
+        let pacing = pacing(batch: 50, concurrency: 16)
+        XCTAssertEqual(pacing.limit(inFlight: 0, queued: 0), 32)
+        XCTAssertEqual(pacing.limit(inFlight: 16, queued: 10), 6)
+        XCTAssertEqual(pacing.limit(inFlight: 16, queued: 20), 0)
+        XCTAssertEqual(self.pacing(batch: 5, concurrency: 16).limit(inFlight: 0, queued: 0), 5)
+    }
+
+    func testClaimsBeforeTheQueueRunsDryOnceHalfARoundIsFree() {
+        let pacing = pacing(batch: 50, concurrency: 16)
+        XCTAssertTrue(pacing.wantsClaim(now: 0, inFlight: 16, queued: 8), "8 free of 32: half a round of 16")
+        XCTAssertFalse(pacing.wantsClaim(now: 0, inFlight: 16, queued: 9), "7 free: wait")
+    }
+
+    func testAfterAShortClaimWaitsForAnAnswerAndThenTheIdleInterval() {
+        var pacing = pacing()
+        XCTAssertTrue(pacing.rescues)
+        pacing.claimSent(now: 10)
+        XCTAssertFalse(pacing.rescues, "only the first claim rescues")
+        pacing.claimReturned(got: 3, asked: 32, retryAtOnce: false)
+        XCTAssertFalse(pacing.mayFindWork, "nothing answered since a short claim")
+        XCTAssertNil(pacing.wake)
+        pacing.finished()
+        XCTAssertTrue(pacing.mayFindWork)
+        XCTAssertEqual(pacing.wake, 10.25)
+        XCTAssertFalse(pacing.wantsClaim(now: 10.1, inFlight: 2, queued: 0), "requests in flight: wait the idle interval")
+        XCTAssertTrue(pacing.wantsClaim(now: 10.25, inFlight: 2, queued: 0))
+        XCTAssertTrue(pacing.wantsClaim(now: 10.1, inFlight: 0, queued: 0), "nothing in flight: no reason to wait")
+    }
+
+    func testAFullClaimOrAContendedOneMayBeFollowedAtOnce() {
+        var pacing = pacing()
+        pacing.claimSent(now: 0)
+        pacing.claimReturned(got: 32, asked: 32, retryAtOnce: false)
+        XCTAssertTrue(pacing.mayFindWork)
+        pacing.claimSent(now: 1)
+        pacing.claimReturned(got: 0, asked: 32, retryAtOnce: true)
+        XCTAssertTrue(pacing.mayFindWork, "another runner held the route's lock: ask again")
+    }
+
+    func testOnceClaimsOneBatchOnly() {
+        var pacing = pacing(once: true)
+        XCTAssertTrue(pacing.mayFindWork)
+        pacing.claimSent(now: 0)
+        pacing.claimReturned(got: 32, asked: 32, retryAtOnce: false)
+        pacing.finished(5)
+        XCTAssertFalse(pacing.mayFindWork)
+    }
+}
