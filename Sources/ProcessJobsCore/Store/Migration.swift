@@ -154,9 +154,9 @@ public enum Migration {
                 ALTER TABLE job_queue ADD COLUMN cancelled_at timestamptz;
             END IF;
             -- Serves the fair claim: the next user with pending jobs of a type (a skip scan), and a
-            -- user's oldest jobs. Partial, like the claim index.
+            -- user's oldest jobs; jobs without a user_id are one group, ''. Partial, like the claim index.
             IF to_regclass('job_queue_fair_idx') IS NULL THEN
-                CREATE INDEX job_queue_fair_idx ON job_queue (job_type, user_id, created_at) WHERE status = 'pending';
+                CREATE INDEX job_queue_fair_idx ON job_queue (job_type, (coalesce(user_id, '')), created_at) WHERE status = 'pending';
             END IF;
 
             -- Flow control's shared state, in a schema of its own: nothing for PUBLIC (so not for
