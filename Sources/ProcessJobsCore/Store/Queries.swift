@@ -227,7 +227,7 @@ enum Queries {
                                 SELECT 1 FROM owned ow JOIN seen sw ON sw.job_type = ow.job_type AND sw.claim_seq = ow.claim_seq
                                 WHERE ow.job_type = '*') THEN 'contended'
                        END AS blocked,
-                       extract(epoch FROM p.until - now())::float8 AS pause_left,
+                       (extract(epoch FROM p.until) - extract(epoch FROM now()))::float8 AS pause_left,  -- Infinity: until resumed
                        CASE WHEN r.rate_interval IS NULL THEN r.quota
                             ELSE greatest(0, least(r.burst, floor(
                                 (r.burst * r.rate_interval - greatest(extract(epoch FROM o.tat - now())::float8, 0))
