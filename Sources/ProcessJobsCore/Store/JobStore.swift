@@ -126,9 +126,14 @@ public final class JobStore {
     /// Sends the tick statement; its answer comes from `pollTick()`. `pauses` are written to the
     /// shared route state in the same statement.
     public func beginTick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) {
+        try connection.send(Queries.tick, tickParameters(outcomes: outcomes, claim: claim, pauses: pauses))
+    }
+
+    /// $1-$23 of the tick statement (Queries.tick says what each is).
+    func tickParameters(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause]) -> [String?] {
         let quotas = claim?.quotas ?? []
         let backoff = claim?.backoff ?? .standard
-        try connection.send(Queries.tick, [
+        return [
             OutcomeDocument.encode(outcomes, serverEncoding: connection.serverEncoding),
             lockedBy,
             String(claim?.limit ?? 0),
@@ -144,7 +149,7 @@ public final class JobStore {
             String(backoff.base),
             String(backoff.cap),
             String(backoff.jitter),
-        ] + Self.flowParameters(claim: claim, pauses: pauses))
+        ] + Self.flowParameters(claim: claim, pauses: pauses)
     }
 
     /// $16-$23 of the tick: the claim's limits per type of `quotas` (NULL where a type has none),

@@ -196,8 +196,9 @@ extension Queries {
         CROSS JOIN LATERAL (
             SELECT q.id, q.job_type, q.retry_count, q.max_retries, q.run_at, q.payload, q.created_at
             FROM job_queue q
-            WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
-            ORDER BY q.created_at
+            -- As the claim: a range of one type and its order, so only job_queue_claim_idx serves it.
+            WHERE q.status = 'pending' AND q.job_type >= t.job_type AND q.job_type <= t.job_type AND q.run_at <= now()
+            ORDER BY q.job_type, q.created_at
             LIMIT t.quota
         ) c
         ORDER BY c.created_at, c.id

@@ -298,15 +298,19 @@ enum Queries {
                 FOR UPDATE SKIP LOCKED
             ) c
         ),
-        -- --fair-by none: oldest first, as many as the take (users at their cap left out).
+        -- --fair-by none: oldest first, as many as the take (users at their cap left out). The
+        -- type is a range of one value and the order is (job_type, created_at): a type that comes
+        -- as a parameter gives the planner no selectivity, and with `job_type = $x` it may walk
+        -- any index on (status, created_at) an app has, filtering every pending row of the other
+        -- types; only job_queue_claim_idx serves this order.
         plain_pick AS MATERIALIZED (
             SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
             FROM gate g
             CROSS JOIN LATERAL (
                 SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
-                WHERE q.status = 'pending' AND q.job_type = g.job_type AND q.run_at <= now()
+                WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type AND q.run_at <= now()
                   AND NOT EXISTS (SELECT 1 FROM user_room ur WHERE ur.user_id = q.user_id AND ur.room = 0)
-                ORDER BY q.created_at
+                ORDER BY q.job_type, q.created_at
                 LIMIT g.take
                 FOR UPDATE SKIP LOCKED
             ) c
@@ -433,8 +437,11 @@ enum Queries {
                 LEFT JOIN taken t ON t.job_type = g.job_type
                 CROSS JOIN LATERAL (
                     SELECT count(*) AS due FROM (
+                        -- As in plain_pick: served by job_queue_claim_idx only.
                         SELECT 1 FROM job_queue q
-                        WHERE q.status = 'pending' AND q.job_type = g.job_type AND q.run_at <= now()
+                        WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type
+                          AND q.run_at <= now()
+                        ORDER BY q.job_type, q.created_at
                         LIMIT g.quota) d
                 ) d
                 WHERE g.quota > 0
@@ -443,8 +450,8 @@ enum Queries {
                                SELECT 1 FROM user_room ur
                                WHERE ur.room = 0 AND EXISTS (
                                    SELECT 1 FROM job_queue q
-                                   WHERE q.status = 'pending' AND q.job_type = g.job_type AND q.user_id = ur.user_id
-                                     AND q.run_at <= now()))))
+                                   WHERE q.status = 'pending' AND q.job_type = g.job_type
+                                     AND coalesce(q.user_id, '') = ur.user_id AND q.run_at <= now()))))
             ) h
             WHERE least(h.due, h.wanted) > h.jobs
         )
