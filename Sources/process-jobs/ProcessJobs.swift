@@ -15,7 +15,7 @@ struct ProcessJobs: ParsableCommand {
             """,
         version: Version.current,
         subcommands: [RunCommand.self, MigrateCommand.self, StatusCommand.self, RetryCommand.self, PruneCommand.self,
-                      EnqueueCommand.self, CheckCommand.self],
+                      EnqueueCommand.self, CheckCommand.self, PauseCommand.self, ResumeCommand.self, CancelCommand.self],
         defaultSubcommand: RunCommand.self)
 
     static func main() {

@@ -5,7 +5,7 @@ import ProcessJobsCore
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the queue: counts per type and status, due and waiting jobs, expired leases, unrouted types, recent errors.",
+        abstract: "Show the queue: counts per type and status, due and waiting jobs, expired leases, unrouted types, recent errors, routes' shared state.",
         discussion: "Reads only; takes no lock. `--json` prints the same data as one JSON document (see docs/operating.md).")
 
     @Flag(help: "Print one JSON document instead of the table.")
@@ -17,6 +17,8 @@ struct StatusCommand: ParsableCommand {
     static let errorWindow: Double = 86_400
     static let expiredListLimit = 20
     static let recentFailureLimit = 10
+    /// Per route, the users with the most due jobs.
+    static let topUserLimit = 5
 
     func run() throws {
         _ = common.makeLogger()
@@ -40,7 +42,9 @@ struct StatusCommand: ParsableCommand {
                     rows: summary.rows, now: summary.now, routedTypes: Set(routeTable.types),
                     expiredLeases: try store.expiredLeases(lease: leaseSeconds, limit: Self.expiredListLimit),
                     topErrors: try store.topErrors(within: Self.errorWindow, limit: 5), errorWindow: Self.errorWindow,
-                    recentFailures: try store.recentFailures(within: Self.errorWindow, limit: Self.recentFailureLimit))
+                    recentFailures: try store.recentFailures(within: Self.errorWindow, limit: Self.recentFailureLimit),
+                    routes: try store.routeStates(types: Array(Set(routeTable.types).union(summary.rows.map(\.type))).sorted(),
+                                                  topUsers: Self.topUserLimit))
             }
         } catch {
             throw ExitStatus.from(error)

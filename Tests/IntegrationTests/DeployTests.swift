@@ -522,7 +522,8 @@ final class DeployTests: IntegrationTestCase {
         let ownerURL = try url(databaseURL, user: owner, password: ownerPassword)
         let roleURL = try url(databaseURL, user: role, password: rolePassword)
         let asOwner = try Connection(conninfo: ownerURL)
-        try asOwner.execute(script: sql.replacingOccurrences(of: "process_jobs", with: role)
+        // The role's name, not the schema's (`SCHEMA [IF NOT EXISTS] process_jobs`, `process_jobs.route_state`).
+        try asOwner.execute(script: sql.replacingOccurrences(of: #"(?<!SCHEMA |EXISTS )process_jobs(?!\.)"#, with: role, options: .regularExpression)
             .replacingOccurrences(of: "CHANGE-ME", with: rolePassword))
         // With RLS on, as Supabase advises; the script's policy lets the role through.
         try asOwner.query("ALTER TABLE job_queue ENABLE ROW LEVEL SECURITY")
@@ -546,15 +547,33 @@ final class DeployTests: IntegrationTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         for id in ids { XCTAssertEqual(try db.job(id).status, "completed") }
 
+        // A tick with every flow-control gate and a pause, under the role: it reads the schema
+        // version and writes route_state and route_pause.
+        let flow = JobStore(connection: try Connection(conninfo: roleURL), lockedBy: "role-host:1")
+        XCTAssertEqual(try flow.probe(types: ["generate-image"], lease: 60).schemaVersion, SchemaVersion.current)
+        let limitedJob = try db.insertJob("generate-image")
+        let claim = JobStore.Claim(limit: 5, quotas: [("generate-image", 5)], lease: 60, rescue: true,
+                                   limits: ["generate-image": RouteLimits(rate: RouteRate(count: 10, period: 1), concurrency: 2)],
+                                   fairBy: .user, userConcurrency: 3)
+        let first = try flow.tick(outcomes: [], claim: claim, pauses: [RoutePause(type: "generate-aplus", seconds: 1, reason: "HTTP 429 from the app")])
+        XCTAssertEqual(first.holds.map(\.reason), [.contended], "the route's first claim makes its row")
+        let second = try flow.tick(outcomes: [], claim: claim)
+        XCTAssertEqual(second.claimed.map(\.id), [limitedJob])
+        _ = try flow.tick(outcomes: second.claimed.map { PendingOutcome(job: $0, outcome: .complete(result: nil)) }, claim: nil)
+
         // Every operator subcommand the binary has at this point.
         try db.query("UPDATE job_queue SET completed_at = now() - interval '30 days' WHERE id = $1", [ids[0]])
         try db.query("UPDATE job_queue SET status = 'failed', retry_count = 3, error_message = 'x' WHERE id = $1", [ids[1]])
+        let cancellable = try db.insertJob("generate-aplus", payload: #"{"projectId":"p-cancel"}"#)
         let invocations: [String: [String]] = [
             "status": ["status", "--json"],
             "enqueue": ["enqueue", "generate-aplus", "--payload", #"{"projectId":"p-role"}"#],
             "retry": ["retry", "--failed"],
             "prune": ["prune", "--older-than", "7d"],
             "check": ["check"],
+            "pause": ["pause", "generate-aplus", "--for", "1m"],
+            "resume": ["resume", "generate-aplus"],
+            "cancel": ["cancel", cancellable],
         ]
         let help = try runBinary(["--help"]).stdout
         let subcommands = help.components(separatedBy: "SUBCOMMANDS:").last.map { matches(#"(?m)^  ([a-z][a-z-]*)"#, in: $0) } ?? []

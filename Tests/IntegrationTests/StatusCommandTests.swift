@@ -70,7 +70,7 @@ final class StatusCommandTests: IntegrationTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(Set(document.keys), ["generated_at", "types", "totals", "expired_leases", "unrouted", "top_errors", "error_window_seconds",
-                                            "recent_failures"])
+                                            "recent_failures", "routes"])
         XCTAssertNotNil((document["generated_at"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression))
         let types = try XCTUnwrap(document["types"] as? [[String: Any]])
         XCTAssertEqual(types.compactMap { $0["type"] as? String }, ["generate-aplus", "generate-complete-pack", "generate-image", "send-newsletter"])

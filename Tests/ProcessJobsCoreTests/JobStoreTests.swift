@@ -19,4 +19,24 @@ final class JobStoreTests: XCTestCase {
             XCTAssertEqual(PostgresArray.literal(items), literal, "\(items)")
         }
     }
+
+    func testNilItemsAreNullElements() {
+        XCTAssertEqual(PostgresArray.literal([nil, "1.5", nil] as [String?]), #"{NULL,"1.5",NULL}"#)
+        XCTAssertEqual(PostgresArray.literal(["NULL"] as [String?]), #"{"NULL"}"#, "the text NULL stays text")
+    }
+
+    /// $16-$23 of the tick: one element per claimed type, in the order of the quotas.
+    func testFlowParametersFollowTheQuotas() {
+        let claim = JobStore.Claim(limit: 10, quotas: [("a", 5), ("b", 5), ("c", 5)], lease: 60, rescue: false,
+                                   limits: ["a": RouteLimits(rate: RouteRate(count: 30, period: 60, burst: 3)),
+                                            "c": RouteLimits(concurrency: 4)],
+                                   fairBy: .user, userConcurrency: 2)
+        let pauses = [RoutePause(type: "b", seconds: 5, reason: "HTTP 429 from the app")]
+        XCTAssertEqual(JobStore.flowParameters(claim: claim, pauses: pauses), [
+            #"{"2.0",NULL,NULL}"#, #"{"3",NULL,NULL}"#, #"{NULL,NULL,"4"}"#, "true", "2",
+            #"{"b"}"#, #"{"5.0"}"#, #"{"HTTP 429 from the app"}"#,
+        ])
+        XCTAssertEqual(JobStore.flowParameters(claim: nil, pauses: []), ["{}", "{}", "{}", "false", nil, "{}", "{}", "{}"],
+                       "a tick without a claim limits nothing")
+    }
 }

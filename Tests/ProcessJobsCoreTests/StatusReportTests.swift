@@ -50,7 +50,7 @@ final class StatusReportTests: XCTestCase {
     func testJSONShape() throws {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report().json().utf8)) as? [String: Any])
         XCTAssertEqual(Set(object.keys), ["generated_at", "types", "totals", "expired_leases", "unrouted", "top_errors", "error_window_seconds",
-                                          "recent_failures"])
+                                          "recent_failures", "routes"])
         XCTAssertEqual(object["generated_at"] as? String, "2025-01-31T09:00:00Z")
         let types = try XCTUnwrap(object["types"] as? [[String: Any]])
         XCTAssertEqual(types.map { $0["type"] as? String }, ["generate-aplus", "generate-image", "send-newsletter"])

@@ -1,6 +1,8 @@
--- A database role for process-jobs with only what it needs: rows of job_queue, nothing else.
+-- A database role for process-jobs with only what it needs: rows of job_queue and of the
+-- flow-control tables in schema process_jobs, nothing else.
 -- Run it once as the owner of job_queue (on Supabase: the `postgres` user, e.g. in the SQL
--- editor), after `process-jobs migrate` (which itself must run as the owner: it alters the table).
+-- editor), before or after `process-jobs migrate` (which itself must run as the owner: it alters
+-- the table and creates the process_jobs tables, which this role then gets by default privileges).
 -- Idempotent: running it again resets the grants, and the password to the one written here.
 --
 -- Replace CHANGE-ME with a long random password (e.g. `openssl rand -hex 32`), or set it afterwards
@@ -9,7 +11,10 @@
 -- (through Supavisor the user name is process_jobs.<ref>; see docs/supabase.md).
 --
 -- What each command needs:
---   run       SELECT, UPDATE (claim, record, rescue leases; FOR UPDATE needs UPDATE)
+--   run       SELECT, UPDATE (claim, record, rescue leases; FOR UPDATE needs UPDATE); on the
+--             process_jobs tables SELECT, INSERT, UPDATE (route state, pauses, schema version)
+--   pause, resume   INSERT, UPDATE on process_jobs.route_pause
+--   cancel    UPDATE
 --   enqueue   INSERT (and SELECT for RETURNING id)
 --   retry     UPDATE
 --   prune     DELETE
@@ -38,6 +43,18 @@ REVOKE ALL ON TABLE job_queue FROM process_jobs;
 GRANT USAGE ON SCHEMA public TO process_jobs;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE job_queue TO process_jobs;
 
+-- Flow control's schema. Created here when missing, owned by the role running this script (the
+-- table's owner, who runs `migrate`), so that the default privileges below cover the tables
+-- `migrate` creates in it. Nothing for PUBLIC: Supabase's anon and authenticated roles get
+-- nothing, and the schema is not in the Data API's exposed schemas (docs/flow-control.md).
+CREATE SCHEMA IF NOT EXISTS process_jobs;
+REVOKE ALL ON SCHEMA process_jobs FROM PUBLIC;
+GRANT USAGE ON SCHEMA process_jobs TO process_jobs;
+-- Rows only (no DELETE, TRUNCATE, REFERENCES, TRIGGER), on the tables there now and on those a
+-- later `migrate` adds.
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA process_jobs TO process_jobs;
+ALTER DEFAULT PRIVILEGES IN SCHEMA process_jobs GRANT SELECT, INSERT, UPDATE ON TABLES TO process_jobs;
+
 -- Supabase's advice is to enable row level security on public tables; then a role without
 -- BYPASSRLS sees no row unless a policy lets it. This policy lets process_jobs (and only it) see
 -- and change every row. It has no effect while RLS is off, so it is safe to create either way.
@@ -48,4 +65,6 @@ CREATE POLICY process_jobs_all_rows ON job_queue FOR ALL TO process_jobs USING (
 -- To remove the role again:
 --   DROP POLICY IF EXISTS process_jobs_all_rows ON job_queue;
 --   REVOKE ALL ON TABLE job_queue FROM process_jobs; REVOKE USAGE ON SCHEMA public FROM process_jobs;
+--   ALTER DEFAULT PRIVILEGES IN SCHEMA process_jobs REVOKE ALL ON TABLES FROM process_jobs;
+--   REVOKE ALL ON ALL TABLES IN SCHEMA process_jobs FROM process_jobs; REVOKE USAGE ON SCHEMA process_jobs FROM process_jobs;
 --   DROP ROLE process_jobs;

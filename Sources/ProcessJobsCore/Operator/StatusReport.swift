@@ -1,5 +1,6 @@
 /// What `process-jobs status` shows: the queue by job type, expired leases, types nobody
-/// claims, the most frequent recent errors, and the latest failures with their failure jobs. Built from OperatorStore's reads; rendered as an
+/// claims, the most frequent recent errors, the latest failures with their failure jobs, and
+/// each route's shared flow-control state. Built from OperatorStore's reads; rendered as an
 /// aligned table or as one JSON document (shape documented in docs/operating.md).
 public struct StatusReport: Sendable {
     /// One job type's line.
@@ -32,10 +33,15 @@ public struct StatusReport: Sendable {
     public var errorWindow: Double
     /// The latest failed jobs in that window, newest first, with their failure jobs (--on-failure).
     public var recentFailures: [OperatorStore.RecentFailure]
+    /// Each route's state as every runner shares it: live leases, how far ahead its rate's
+    /// starts are booked, its pause, and its users with the most due jobs. The limits themselves
+    /// are the runners' flags (runners may disagree), so they are not shown here.
+    public var routes: [OperatorStore.RouteState]
 
     public init(rows: [OperatorStore.QueueRow], now: Double, routedTypes: Set<String>,
                 expiredLeases: [OperatorStore.ExpiredLease], topErrors: [OperatorStore.ErrorCount],
-                errorWindow: Double = 86_400, recentFailures: [OperatorStore.RecentFailure] = []) {
+                errorWindow: Double = 86_400, recentFailures: [OperatorStore.RecentFailure] = [],
+                routes: [OperatorStore.RouteState] = []) {
         var lines: [String: TypeLine] = [:]
         for type in routedTypes { lines[type] = TypeLine(type: type, routed: true) }
         for row in rows {
@@ -60,6 +66,18 @@ public struct StatusReport: Sendable {
         self.topErrors = topErrors
         self.errorWindow = errorWindow
         self.recentFailures = recentFailures
+        self.routes = routes
+    }
+
+    /// Seconds from now until the route's rate has no start booked (0: a start may go now, as
+    /// many as the runners' burst).
+    func rateBookedSeconds(_ route: OperatorStore.RouteState) -> Double {
+        max(0, (route.rateBookedUntil ?? now) - now)
+    }
+
+    /// Routes with something to show in the table: in flight, booked, paused, or with due jobs.
+    var activeRoutes: [OperatorStore.RouteState] {
+        routes.filter { $0.inFlight > 0 || rateBookedSeconds($0) > 0 || $0.pause != nil || !$0.topUsers.isEmpty }
     }
 
     /// Types with pending jobs and no route: they would wait forever, unseen.
@@ -113,6 +131,17 @@ public struct StatusReport: Sendable {
                 ])
             })),
             ("error_window_seconds", .number(errorWindow)),
+            ("routes", .array(routes.map { route in
+                .object([
+                    ("type", .string(route.type)), ("in_flight", .int(route.inFlight)),
+                    ("rate_booked_until", route.rateBookedUntil.map { .string(TimeText.rfc3339($0)) } ?? .null),
+                    ("rate_booked_seconds", .number(rateBookedSeconds(route))),
+                    ("paused", .bool(route.pause != nil)),
+                    ("paused_until", route.pause.map { .string(TimeText.rfc3339($0.until)) } ?? .null),
+                    ("pause_reason", route.pause.map { .string($0.reason) } ?? .null),
+                    ("top_due_users", .array(route.topUsers.map { .object([("user_id", $0.user.json), ("due", .int($0.jobs))]) })),
+                ])
+            })),
             ("recent_failures", .array(recentFailures.map { failure in
                 .object([
                     ("id", .string(failure.id)), ("type", .string(failure.type)), ("error", failure.error.json),
@@ -162,6 +191,25 @@ public struct StatusReport: Sendable {
             if expiredLeaseCount > expiredLeases.count {
                 out += "  ... and \(expiredLeaseCount - expiredLeases.count) more\n"
             }
+        }
+
+        let active = activeRoutes
+        if !active.isEmpty {
+            out += "\nRoutes, as every runner shares them (limits are the runners' flags):\n"
+            var routeTable = TextTable(headers: ["TYPE", "IN FLIGHT", "RATE BOOKED", "PAUSED", "MOST DUE (USER JOBS)"],
+                                       alignments: [.left, .right, .right, .left, .left])
+            for route in active {
+                let booked = rateBookedSeconds(route)
+                let paused = route.pause.map { pause in
+                    (pause.until.isInfinite ? "until resumed" : "until " + TimeText.rfc3339(pause.until))
+                        + " (" + StatusReport.oneLine(TerminalText.escaped(pause.reason), limit: 40) + ")"
+                } ?? "no"
+                let users = route.topUsers.map { "\(TerminalText.escaped(StatusReport.oneLine($0.user ?? "(none)", limit: 24))) \($0.jobs)" }
+                routeTable.append([TerminalText.escaped(route.type), String(route.inFlight),
+                                   booked > 0 ? "\(TimeText.age(booked)) ahead" : "free", paused,
+                                   users.isEmpty ? "-" : users.joined(separator: ", ")])
+            }
+            out += indented(routeTable.rendered())
         }
 
         let unrouted = self.unrouted

@@ -91,9 +91,29 @@ public final class JobStore {
         public var holds: [RouteHold] = []
     }
 
-    /// Whether a run has anything to do: a job of `types` due, or an expired lease to rescue.
+    /// What a run learns before it plans a tick.
+    public struct Probe: Sendable, Equatable {
+        /// A job of the run's types is due, or a lease has expired.
+        public var hasWork: Bool
+        /// process_jobs.schema_version as `migrate` recorded it (0: none); see SchemaVersion.check.
+        public var schemaVersion: Int
+
+        public init(hasWork: Bool, schemaVersion: Int) {
+            self.hasWork = hasWork
+            self.schemaVersion = schemaVersion
+        }
+    }
+
+    /// One statement: whether there is work, and the schema version. A schema without
+    /// process_jobs.schema_version fails it with SQLSTATE 42P01 (undefined_table).
+    public func probe(types: [String], lease: Double) throws(PostgresError) -> Probe {
+        let row = try connection.query(Queries.probe, [PostgresArray.literal(types), String(lease)]).values.first
+        return Probe(hasWork: row?[0] == "t", schemaVersion: row?[1].flatMap { Int($0) } ?? 0)
+    }
+
+    /// Whether a run has anything to do (`probe` without the version, for callers that do not check it).
     public func hasWork(types: [String], lease: Double) throws(PostgresError) -> Bool {
-        try connection.query(Queries.probe, [PostgresArray.literal(types), String(lease)]).values.first?.first == "t"
+        try probe(types: types, lease: lease).hasWork
     }
 
     /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,
@@ -106,9 +126,14 @@ public final class JobStore {
     /// Sends the tick statement; its answer comes from `pollTick()`. `pauses` are written to the
     /// shared route state in the same statement.
     public func beginTick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) {
+        try connection.send(Queries.tick, tickParameters(outcomes: outcomes, claim: claim, pauses: pauses))
+    }
+
+    /// $1-$23 of the tick statement (Queries.tick says what each is).
+    func tickParameters(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause]) -> [String?] {
         let quotas = claim?.quotas ?? []
         let backoff = claim?.backoff ?? .standard
-        try connection.send(Queries.tick, [
+        return [
             OutcomeDocument.encode(outcomes, serverEncoding: connection.serverEncoding),
             lockedBy,
             String(claim?.limit ?? 0),
@@ -124,7 +149,24 @@ public final class JobStore {
             String(backoff.base),
             String(backoff.cap),
             String(backoff.jitter),
-        ])
+        ] + Self.flowParameters(claim: claim, pauses: pauses)
+    }
+
+    /// $16-$23 of the tick: the claim's limits per type of `quotas` (NULL where a type has none),
+    /// fairness, the user cap, and the pauses to write.
+    static func flowParameters(claim: Claim?, pauses: [RoutePause]) -> [String?] {
+        let types = claim?.quotas.map(\.type) ?? []
+        let limits = types.map { claim?.limits[$0] }
+        return [
+            PostgresArray.literal(limits.map { $0?.rate.map { String($0.interval) } }),
+            PostgresArray.literal(limits.map { $0?.rate.map { String($0.burst) } }),
+            PostgresArray.literal(limits.map { $0?.concurrency.map(String.init) }),
+            claim?.fairBy == .user ? "true" : "false",
+            claim?.userConcurrency.map(String.init),
+            PostgresArray.literal(pauses.map(\.type)),
+            PostgresArray.literal(pauses.map { String($0.seconds) }),
+            PostgresArray.literal(pauses.map(\.reason)),
+        ]
     }
 
     /// The tick's result once it has arrived, else nil (wait for `connection.socket`).
@@ -141,8 +183,16 @@ public final class JobStore {
         let maxRetries = rows.column("max_retries"), claimedAt = rows.column("claimed_at")
         let previous = rows.column("previous_processed_at"), payloadType = rows.column("payload_type")
         let body = rows.column("body"), lockedBy = rows.column("locked_by"), bodySize = rows.column("body_size")
-        let failedJob = rows.column("failed_job_id")
+        let failedJob = rows.column("failed_job_id"), nextIn = rows.column("next_in")
         for row in rows.values {
+            if row[kind] == "held" {
+                if let reason = row[status].flatMap(HoldReason.init(rawValue:)) {
+                    result.holds.append(RouteHold(type: row[type] ?? "", reason: reason,
+                                                  held: row[retries].flatMap { Int($0) } ?? 0,
+                                                  nextIn: row[nextIn].flatMap { Double($0) }))
+                }
+                continue
+            }
             guard let jobID = row[id] else { continue }
             let retryCount = row[retries].flatMap { Int($0) } ?? 0
             switch row[kind] {
@@ -216,7 +266,13 @@ public final class JobStore {
 /// PostgreSQL array literals for text parameters ($1::text[]).
 enum PostgresArray {
     static func literal(_ items: [String]) -> String {
+        literal(items.map { Optional($0) })
+    }
+
+    /// nil items are NULL elements.
+    static func literal(_ items: [String?]) -> String {
         let quoted = items.map { item -> String in
+            guard let item else { return "NULL" }
             var escaped = "\""
             for character in item {
                 if character == "\"" || character == "\\" { escaped.append("\\") }

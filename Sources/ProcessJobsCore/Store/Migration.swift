@@ -6,8 +6,10 @@ import PostgresClient
 /// again takes no table lock either.
 public enum Migration {
     /// Columns and indexes the run needs; `check` and `migrate` compare against these.
-    public static let addedColumns = ["run_at", "locked_until", "locked_by", "result", "updated_at"]
-    public static let indexes = ["job_queue_claim_idx", "job_queue_lease_idx"]
+    public static let addedColumns = ["run_at", "locked_until", "locked_by", "result", "updated_at", "cancelled_at"]
+    public static let indexes = ["job_queue_claim_idx", "job_queue_lease_idx", "job_queue_fair_idx"]
+    /// Flow control's tables, in a schema of their own (never exposed through Supabase's Data API).
+    public static let tables = ["process_jobs.schema_version", "process_jobs.route_state", "process_jobs.route_pause"]
 
     /// `locked_by` of a job the Edge Function holds through the redefined functions.
     public static let edgeFunctionLockedBy = "edge-function:process-jobs"
@@ -112,6 +114,8 @@ public enum Migration {
         -- Columns and indexes, each only when missing: ALTER TABLE and CREATE INDEX lock the table
         -- even when IF NOT EXISTS then finds nothing to do.
         DO $migration$
+        DECLARE
+            api_role text;
         BEGIN
             IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'run_at' AND NOT attisdropped) THEN
                 -- Earliest time a pending job may run (backoff). now() is stable, so the column is
@@ -141,9 +145,70 @@ public enum Migration {
             IF to_regclass('job_queue_claim_idx') IS NULL THEN
                 CREATE INDEX job_queue_claim_idx ON job_queue (job_type, created_at) WHERE status = 'pending';
             END IF;
-            -- Serves lease rescue: the few processing rows.
+            -- Serves lease rescue and the count of live leases (flow control): the few processing rows.
             IF to_regclass('job_queue_lease_idx') IS NULL THEN
                 CREATE INDEX job_queue_lease_idx ON job_queue (locked_until) WHERE status = 'processing';
+            END IF;
+            -- Set by `process-jobs cancel` on a processing job: its outcome may no longer schedule a retry.
+            IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('job_queue') AND attname = 'cancelled_at' AND NOT attisdropped) THEN
+                ALTER TABLE job_queue ADD COLUMN cancelled_at timestamptz;
+            END IF;
+            -- Serves the fair claim: the next user with pending jobs of a type (a skip scan), and a
+            -- user's oldest jobs; jobs without a user_id are one group, ''. Partial, like the claim index.
+            IF to_regclass('job_queue_fair_idx') IS NULL THEN
+                CREATE INDEX job_queue_fair_idx ON job_queue (job_type, (coalesce(user_id, '')), created_at) WHERE status = 'pending';
+            END IF;
+
+            -- Flow control's shared state, in a schema of its own: nothing for PUBLIC (so not for
+            -- Supabase's anon and authenticated roles), and not in the Data API's exposed schemas.
+            IF to_regnamespace('process_jobs') IS NULL THEN
+                CREATE SCHEMA process_jobs;
+                REVOKE ALL ON SCHEMA process_jobs FROM PUBLIC;
+            END IF;
+            -- The version `migrate` made, read by every runner before it claims.
+            IF to_regclass('process_jobs.schema_version') IS NULL THEN
+                CREATE TABLE process_jobs.schema_version (
+                    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+                    version integer NOT NULL,
+                    migrated_at timestamptz NOT NULL DEFAULT now()
+                );
+            END IF;
+            -- One row per job type, written by the claims under the row's lock: the rate's
+            -- theoretical arrival time (GCRA), the claim sequence (bumped by every claim that takes
+            -- jobs of the type: a claim that finds it moved since its snapshot takes nothing), and
+            -- the fair claim's cursor (the last user served). The row '*' sequences the claims
+            -- under --user-concurrency, which spans types.
+            IF to_regclass('process_jobs.route_state') IS NULL THEN
+                CREATE TABLE process_jobs.route_state (
+                    job_type text PRIMARY KEY,
+                    tat timestamptz,
+                    claim_seq bigint NOT NULL DEFAULT 0,
+                    fair_cursor text,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                );
+                INSERT INTO process_jobs.route_state (job_type) VALUES ('*');
+            END IF;
+            -- Pauses (a 429/503 seen by any runner, or `process-jobs pause`), apart from route_state
+            -- so that writing one never waits for a claim holding the route's row.
+            IF to_regclass('process_jobs.route_pause') IS NULL THEN
+                CREATE TABLE process_jobs.route_pause (
+                    job_type text PRIMARY KEY,
+                    paused_until timestamptz NOT NULL,
+                    reason text NOT NULL,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                );
+            END IF;
+            -- Default privileges (Supabase grants new tables to anon and authenticated in some
+            -- projects) must not open them.
+            FOR api_role IN SELECT rolname FROM pg_roles WHERE rolname IN ('anon', 'authenticated') LOOP
+                IF EXISTS (SELECT FROM information_schema.role_table_grants
+                           WHERE table_schema = 'process_jobs' AND grantee = api_role) THEN
+                    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA process_jobs FROM %I', api_role);
+                END IF;
+            END LOOP;
+            IF NOT EXISTS (SELECT FROM process_jobs.schema_version WHERE version >= \(SchemaVersion.current)) THEN
+                INSERT INTO process_jobs.schema_version (version) VALUES (\(SchemaVersion.current))
+                ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, migrated_at = now();
             END IF;
         END
         $migration$;
@@ -159,7 +224,8 @@ public enum Migration {
         """
 
     public static let sql = """
-        -- process-jobs schema migration 2: upgrades the original job_queue table in place.
+        -- process-jobs schema migration \(SchemaVersion.current): upgrades the original job_queue table in place,
+        -- and adds flow control's shared state (schema process_jobs).
         -- Additive and idempotent: it adds only what is missing (no table lock when nothing is),
         -- keeps rows in every state as they are, and redefines the Edge Function's four functions so
         -- that the old Edge Function can keep running beside process-jobs until it is switched off.
@@ -178,9 +244,16 @@ public enum Migration {
 
     /// Columns, indexes (and "id" for no table) the run needs that the schema lacks, read from
     /// the catalog: empty when migrated.
+    /// A recorded version below SchemaVersion.current reads "schema version".
     public static func missing(on connection: Connection) throws(PostgresError) -> [String] {
-        try connection.query(Queries.missingSchema, [PostgresArray.literal(["id"] + addedColumns), PostgresArray.literal(indexes)])
+        var missing = try connection.query(Queries.missingSchema, [PostgresArray.literal(["id"] + addedColumns),
+                                                                   PostgresArray.literal(indexes + tables)])
             .values.compactMap { $0[0] }
+        if !missing.contains("process_jobs.schema_version") {
+            let recorded = try connection.query(Queries.recordedSchemaVersion).values.first?.first ?? nil
+            if (recorded.flatMap { Int($0) } ?? 0) < SchemaVersion.current { missing.append("schema version") }
+        }
+        return missing
     }
 
     /// The Edge Function's functions that are absent or not the migration's version.
@@ -207,7 +280,7 @@ public enum Migration {
     public static func plan(on connection: Connection) throws(PostgresError) -> Plan {
         let missing = try missing(on: connection)
         var plan = Plan()
-        plan.changes = missing.contains("id") ? ["job_queue table"] + addedColumns + indexes : missing
+        plan.changes = missing.contains("id") ? ["job_queue table"] + addedColumns + indexes + tables : missing
         for function in try outdatedFunctions(on: connection) {
             if let owner = function.foreignOwner, !missing.contains("id") {
                 plan.skipped[function.signature] = owner

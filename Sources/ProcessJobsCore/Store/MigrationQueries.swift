@@ -15,6 +15,11 @@ extension Queries {
         WHERE to_regclass(i.name) IS NULL
         """
 
+    /// The schema version `migrate` recorded (0 when none is). Only sent once the table exists.
+    ///
+    /// Concurrency: a plain read of one row, no lock.
+    static let recordedSchemaVersion = "SELECT coalesce(max(version), 0) FROM process_jobs.schema_version"
+
     /// Of the functions $1 (signatures), those absent or whose body is not $2's (the same position):
     /// the schema's fingerprint for the four functions the migration redefines. With each, its
     /// owner when the current role lacks the owner's privileges (and so cannot redefine it).

@@ -106,7 +106,7 @@ extension Queries {
         moved AS (
             UPDATE job_queue j SET
                 status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
-                locked_until = NULL, locked_by = NULL, updated_at = now()
+                locked_until = NULL, locked_by = NULL, cancelled_at = NULL, updated_at = now()
             FROM target t
             WHERE j.id = t.id AND j.status IN ('failed', 'pending')
             RETURNING j.id, j.job_type
@@ -126,7 +126,7 @@ extension Queries {
         WITH moved AS (
             UPDATE job_queue SET
                 status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
-                locked_until = NULL, locked_by = NULL, updated_at = now()
+                locked_until = NULL, locked_by = NULL, cancelled_at = NULL, updated_at = now()
             WHERE status = 'failed' AND ($1::text IS NULL OR job_type = $1::text)
             RETURNING job_type
         )
@@ -196,8 +196,9 @@ extension Queries {
         CROSS JOIN LATERAL (
             SELECT q.id, q.job_type, q.retry_count, q.max_retries, q.run_at, q.payload, q.created_at
             FROM job_queue q
-            WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
-            ORDER BY q.created_at
+            -- As the claim: a range of one type and its order, so only job_queue_claim_idx serves it.
+            WHERE q.status = 'pending' AND q.job_type >= t.job_type AND q.job_type <= t.job_type AND q.run_at <= now()
+            ORDER BY q.job_type, q.created_at
             LIMIT t.quota
         ) c
         ORDER BY c.created_at, c.id
@@ -256,4 +257,112 @@ extension Queries {
     /// Concurrency: touches no row; its ROW EXCLUSIVE lock conflicts only with a migration's
     /// ACCESS EXCLUSIVE, and ends with the rollback.
     static let probeWrite = "UPDATE job_queue SET status = status WHERE false"
+}
+
+/// The operator's flow-control statements: cancel, pause, resume, and the routes' shared state
+/// for `status`.
+extension Queries {
+    /// Named jobs cancelled. $1 ids (uuid[]). A pending job becomes failed, "cancelled by
+    /// operator"; a processing one is marked (cancelled_at), so that its outcome, when it comes,
+    /// cannot schedule a retry (the tick fails it instead); a finished one is left as it is. One
+    /// row per id: its status before, its type, whether it changed, its status after.
+    ///
+    /// Concurrency: the UPDATE locks each row and, under READ COMMITTED, re-reads a row a claim
+    /// changed meanwhile and decides on that version: a job claimed at that moment is marked
+    /// rather than failed, and a tick recording its outcome waits for this lock and then sees the mark.
+    static let cancelJobs = """
+        WITH target AS (
+            SELECT DISTINCT unnest($1::uuid[]) AS id
+        ),
+        cancelled AS (
+            UPDATE job_queue j SET
+                status = CASE WHEN j.status = 'pending' THEN 'failed' ELSE j.status END,
+                error_message = CASE WHEN j.status = 'pending' THEN 'cancelled by operator' ELSE j.error_message END,
+                completed_at = CASE WHEN j.status = 'pending' THEN now() ELSE j.completed_at END,
+                cancelled_at = coalesce(j.cancelled_at, now()), updated_at = now()
+            FROM target t
+            WHERE j.id = t.id AND j.status IN ('pending', 'processing')
+            RETURNING j.id, j.status
+        )
+        SELECT t.id::text AS id, q.status AS status_before, q.job_type, c.id IS NOT NULL AS changed, c.status AS status_after
+        FROM target t
+        LEFT JOIN job_queue q ON q.id = t.id
+        LEFT JOIN cancelled c ON c.id = t.id
+        ORDER BY t.id
+        """
+
+    /// Pauses route $1 for $2 seconds (NULL: until resumed), reason $3, unless a longer pause
+    /// is in force. Returns the pause in force afterwards: until (Unix seconds; Infinity: until
+    /// resumed) and its reason.
+    ///
+    /// Concurrency: an upsert of one row of route_pause, which no claim locks; every claim that
+    /// starts after the commit holds the route.
+    static let pauseRoute = """
+        WITH written AS (
+            INSERT INTO process_jobs.route_pause AS p (job_type, paused_until, reason)
+            VALUES ($1, CASE WHEN $2::float8 IS NULL THEN 'infinity'::timestamptz
+                             ELSE now() + make_interval(secs => $2::float8) END, $3)
+            ON CONFLICT (job_type) DO UPDATE SET paused_until = EXCLUDED.paused_until, reason = EXCLUDED.reason, updated_at = now()
+            WHERE p.paused_until < EXCLUDED.paused_until
+            RETURNING p.paused_until, p.reason
+        ),
+        current AS (
+            SELECT paused_until, reason FROM written
+            UNION ALL
+            SELECT paused_until, reason FROM process_jobs.route_pause WHERE job_type = $1 AND NOT EXISTS (SELECT 1 FROM written)
+        )
+        SELECT extract(epoch FROM paused_until)::float8, reason FROM current
+        """
+
+    /// Ends the pause of route $1 now, whoever set it (an operator or a 429 answer). Returns the
+    /// reason of the pause it ended; no row when the route was not paused.
+    ///
+    /// Concurrency: locks the one row it ends; a runner's 429 that lands after it pauses the
+    /// route again, as it should.
+    static let resumeRoute = """
+        WITH ended AS (
+            SELECT job_type, reason FROM process_jobs.route_pause
+            WHERE job_type = $1 AND paused_until > now()
+            FOR UPDATE
+        )
+        UPDATE process_jobs.route_pause p SET paused_until = now(), updated_at = now()
+        FROM ended e
+        WHERE p.job_type = e.job_type
+        RETURNING e.reason
+        """
+
+    /// Per route (the types $1, and every route with shared state): the rate's theoretical
+    /// arrival time (Unix seconds; NULL: never limited), live leases, and the pause in force
+    /// (until, reason).
+    ///
+    /// Concurrency: plain reads, no locks: never waits for a claim holding a route row.
+    static let routeStates = """
+        SELECT t.job_type,
+               extract(epoch FROM s.tat)::float8 AS tat,
+               (SELECT count(*) FROM job_queue q
+                WHERE q.status = 'processing' AND q.locked_until > now() AND q.job_type = t.job_type) AS live,
+               extract(epoch FROM p.paused_until)::float8 AS paused_until,
+               p.reason
+        FROM (SELECT unnest($1::text[]) AS job_type
+              UNION SELECT job_type FROM process_jobs.route_state WHERE job_type <> '*'
+              UNION SELECT job_type FROM process_jobs.route_pause) t
+        LEFT JOIN process_jobs.route_state s ON s.job_type = t.job_type
+        LEFT JOIN process_jobs.route_pause p ON p.job_type = t.job_type AND p.paused_until > now()
+        ORDER BY t.job_type
+        """
+
+    /// Per type, the $1 users with the most due jobs (NULL user_id as one group), most first.
+    ///
+    /// Concurrency: a plain read, no locks.
+    static let topDueUsers = """
+        SELECT job_type, user_id, jobs FROM (
+            SELECT job_type, user_id, count(*) AS jobs,
+                   row_number() OVER (PARTITION BY job_type ORDER BY count(*) DESC, user_id) AS rank
+            FROM job_queue
+            WHERE status = 'pending' AND run_at <= now()
+            GROUP BY job_type, user_id
+        ) ranked
+        WHERE rank <= $1
+        ORDER BY job_type, rank
+        """
 }

@@ -233,6 +233,90 @@ public final class OperatorStore {
         }
     }
 
+    /// What became of one id given to `cancel`.
+    public struct CancelResult: Sendable, Equatable {
+        public var id: String
+        /// The status before (nil: no such job).
+        public var statusBefore: String?
+        public var type: String?
+        /// Failed (it was pending) or marked (it was processing).
+        public var cancelled: Bool
+        public var statusAfter: String?
+    }
+
+    /// `ids` must be valid UUIDs (see JobID).
+    public func cancel(ids: [String]) throws(PostgresError) -> [CancelResult] {
+        try connection.query(Queries.cancelJobs, [PostgresArray.literal(ids)]).values.map {
+            CancelResult(id: $0[0] ?? "", statusBefore: $0[1], type: $0[2], cancelled: $0[3] == "t", statusAfter: $0[4])
+        }
+    }
+
+    /// A route's pause: until when (Unix seconds; infinity: until resumed) and why.
+    public struct Pause: Sendable, Equatable {
+        public var until: Double
+        public var reason: String
+
+        public init(until: Double, reason: String) {
+            self.until = until
+            self.reason = reason
+        }
+    }
+
+    /// Pauses `type` for `seconds` (nil: until resumed) for every runner; a longer pause in force
+    /// stays. Returns the pause in force afterwards.
+    public func pause(type: String, seconds: Double?, reason: String) throws(PostgresError) -> Pause? {
+        try connection.query(Queries.pauseRoute, [type, seconds.map { String($0) }, reason]).values.first.map {
+            Pause(until: Double($0[0] ?? "") ?? 0, reason: $0[1] ?? "")
+        }
+    }
+
+    /// Ends the pause of `type`; returns the reason of the pause it ended, nil when none was in force.
+    public func resume(type: String) throws(PostgresError) -> String? {
+        try connection.query(Queries.resumeRoute, [type]).values.first?.first ?? nil
+    }
+
+    /// A route's shared state, as `status` shows it.
+    public struct RouteState: Sendable, Equatable {
+        public var type: String
+        /// The rate's theoretical arrival time (Unix seconds): starts are booked until then. Nil:
+        /// no runner has limited its rate.
+        public var rateBookedUntil: Double?
+        /// Live leases of the type, across all runners.
+        public var inFlight: Int
+        public var pause: Pause?
+        /// The users with the most due jobs, most first ("" stands for jobs without a user_id).
+        public var topUsers: [(user: String?, jobs: Int)]
+
+        public init(type: String, rateBookedUntil: Double? = nil, inFlight: Int = 0, pause: Pause? = nil,
+                    topUsers: [(user: String?, jobs: Int)] = []) {
+            self.type = type
+            self.rateBookedUntil = rateBookedUntil
+            self.inFlight = inFlight
+            self.pause = pause
+            self.topUsers = topUsers
+        }
+
+        public static func == (lhs: RouteState, rhs: RouteState) -> Bool {
+            lhs.type == rhs.type && lhs.rateBookedUntil == rhs.rateBookedUntil && lhs.inFlight == rhs.inFlight
+                && lhs.pause == rhs.pause && lhs.topUsers.map(\.user) == rhs.topUsers.map(\.user)
+                && lhs.topUsers.map(\.jobs) == rhs.topUsers.map(\.jobs)
+        }
+    }
+
+    /// The routes of `types` and every route with shared state, each with its `topUsers` users
+    /// with the most due jobs.
+    public func routeStates(types: [String], topUsers: Int) throws(PostgresError) -> [RouteState] {
+        var users: [String: [(user: String?, jobs: Int)]] = [:]
+        for row in try connection.query(Queries.topDueUsers, [String(topUsers)]).values {
+            users[row[0] ?? "", default: []].append((row[1], Int(row[2] ?? "") ?? 0))
+        }
+        return try connection.query(Queries.routeStates, [PostgresArray.literal(types)]).values.map { row in
+            RouteState(type: row[0] ?? "", rateBookedUntil: row[1].flatMap { Double($0) }, inFlight: Int(row[2] ?? "") ?? 0,
+                       pause: row[3].flatMap { Double($0) }.map { Pause(until: $0, reason: row[4] ?? "") },
+                       topUsers: users[row[0] ?? ""] ?? [])
+        }
+    }
+
     /// Inserts the job and returns its id.
     public func enqueue(_ request: EnqueueRequest) throws(PostgresError) -> String {
         let sql = Queries.enqueue(maxRetries: request.maxRetries != nil, runAt: request.runAt?.kind)

@@ -1,8 +1,11 @@
 /// Every statement process-jobs sends, in one place. Each takes its values as parameters and is
 /// sent unnamed (PQexecParams), so it works behind a transaction-mode pooler.
 enum Queries {
-    /// Is anything due, or any lease expired? The timer's common answer is no, and this costs a
-    /// fresh connection far less than planning the tick. $1 job types, $2 lease seconds.
+    /// Is anything due, or any lease expired? And the schema version `migrate` recorded (0: none),
+    /// so a runner finds out in the same round trip whether it may use the schema at all; with
+    /// no process_jobs.schema_version (a schema older than flow control) the statement fails with
+    /// 42P01. The timer's common answer is no work, and this costs a fresh connection far less
+    /// than planning the tick. $1 job types, $2 lease seconds.
     /// Read-only: safe at any time; a job that becomes due just after is the next run's.
     static let probe = """
         SELECT EXISTS (
@@ -13,7 +16,8 @@ enum Queries {
                    WHERE status = 'processing'
                      AND (locked_until < now()
                           OR (locked_until IS NULL
-                              AND coalesce(processed_at, created_at, '-infinity') < now() - make_interval(secs => $2))))
+                              AND coalesce(processed_at, created_at, '-infinity') < now() - make_interval(secs => $2)))),
+               (SELECT coalesce(max(version), 0) FROM process_jobs.schema_version)
         """
 
     /// One round trip per tick: record finished attempts, rescue expired leases, claim due jobs.
@@ -22,12 +26,20 @@ enum Queries {
     /// the first job may exceed $8 (nothing is held), $10 --max-payload, $11 largest body
     /// returned inline (larger ones are read with `bodyChunks`/`smallBody`), $12 the --on-failure
     /// type (NULL: none), $13 backoff base, $14 backoff cap (seconds) and $15 jitter for rescued
-    /// leases, as RetryPolicy computes a failed attempt's delay.
+    /// leases, as RetryPolicy computes a failed attempt's delay. Flow control, per type of $4:
+    /// $16 seconds between starts (--route-rate; NULL none), $17 burst, $18 live leases allowed
+    /// (--route-concurrency; NULL none); $19 fair shares by user, $20 --user-concurrency (NULL
+    /// none); $21-$23 pauses to write (types, seconds, reasons). docs/flow-control.md has the design.
     ///
     /// Concurrency: `recorded` changes only rows still processing under this run's lease (locked_by
     /// and the claim's processed_at match), so a run whose lease was rescued cannot overwrite the
-    /// newer attempt; `expired` and `locked` lock their rows FOR UPDATE SKIP LOCKED, so runners
-    /// on any number of hosts take disjoint sets; all times are the database's now().
+    /// newer attempt; `expired` and the picks lock their rows FOR UPDATE SKIP LOCKED, so runners
+    /// on any number of hosts take disjoint sets; all times are the database's now(). Limits
+    /// hold across runners: a claim of a limited route writes its route_state row, which it
+    /// locks FOR UPDATE SKIP LOCKED (never waiting), and takes nothing of the route (`contended`)
+    /// when another tick holds the row or when the row moved on since the statement's snapshot
+    /// (claim_seq), for then the snapshot misses that claim's leases and slots. Pauses are
+    /// upserted into route_pause, which no claim locks.
     ///
     /// No value of a row can fail the statement (and with it everyone's outcomes): retry_count
     /// grows only while below max_retries (so never past 2147483647), NULL or negative counts read
@@ -48,19 +60,28 @@ enum Queries {
         ),
         recorded AS (
             UPDATE job_queue j SET
-                status = CASE o.action WHEN 'complete' THEN 'completed' WHEN 'fail' THEN 'failed' ELSE 'pending' END,
-                retry_count = CASE WHEN o.action = 'retry'
+                -- A job cancelled while it ran (`cancel` set cancelled_at) gets no retry: a retry
+                -- or release ends it failed, "cancelled by operator".
+                status = CASE WHEN o.action = 'complete' THEN 'completed'
+                              WHEN o.action = 'fail' OR j.cancelled_at IS NOT NULL THEN 'failed'
+                              ELSE 'pending' END,
+                retry_count = CASE WHEN o.action = 'retry' AND j.cancelled_at IS NULL
                     THEN least(greatest(coalesce(j.retry_count, 0), 0)::bigint + 1, 2147483647)::integer
                     ELSE j.retry_count END,
-                error_message = CASE WHEN o.action = 'complete' THEN NULL ELSE coalesce(o.error, j.error_message) END,
+                error_message = CASE WHEN o.action = 'complete' THEN NULL
+                                     WHEN o.action <> 'fail' AND j.cancelled_at IS NOT NULL THEN 'cancelled by operator'
+                                     ELSE coalesce(o.error, j.error_message) END,
                 result = CASE WHEN o.action = 'complete' THEN o.result ELSE j.result END,
-                run_at = CASE WHEN o.delay IS NULL THEN j.run_at ELSE now() + make_interval(secs => o.delay) END,
-                completed_at = CASE WHEN o.action IN ('complete', 'fail') THEN now() ELSE j.completed_at END,
-                processed_at = CASE WHEN o.action = 'release' THEN o.previous_processed_at ELSE j.processed_at END,
+                run_at = CASE WHEN o.delay IS NULL OR j.cancelled_at IS NOT NULL THEN j.run_at
+                              ELSE now() + make_interval(secs => o.delay) END,
+                completed_at = CASE WHEN o.action IN ('complete', 'fail') OR j.cancelled_at IS NOT NULL THEN now()
+                                    ELSE j.completed_at END,
+                processed_at = CASE WHEN o.action = 'release' AND j.cancelled_at IS NULL THEN o.previous_processed_at
+                                    ELSE j.processed_at END,
                 locked_until = NULL, locked_by = NULL, updated_at = now()
             FROM outcome o
             WHERE j.id = o.id AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = o.claimed_at
-            RETURNING j.id, j.job_type, j.status, j.retry_count, j.user_id,
+            RETURNING j.id, j.job_type, j.status, j.retry_count, j.user_id, j.cancelled_at IS NOT NULL AS cancelled,
                 -- Only a failure needs these (payloads may be big).
                 CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
                 CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
@@ -68,7 +89,8 @@ enum Queries {
         ),
         expired AS MATERIALIZED (
             SELECT q.id, q.locked_by, greatest(coalesce(q.retry_count, 0), 0) AS retries,
-                   greatest(coalesce(q.retry_count, 0), 0) < coalesce(q.max_retries, 3) AS retry
+                   q.cancelled_at IS NOT NULL AS cancelled,
+                   greatest(coalesce(q.retry_count, 0), 0) < coalesce(q.max_retries, 3) AND q.cancelled_at IS NULL AS retry
             FROM job_queue q
             WHERE $7::boolean AND q.status = 'processing'
               AND (q.locked_until < now()
@@ -81,9 +103,10 @@ enum Queries {
             UPDATE job_queue j SET
                 status = CASE WHEN e.retry THEN 'pending' ELSE 'failed' END,
                 retry_count = CASE WHEN e.retry THEN e.retries + 1 ELSE j.retry_count END,
-                error_message = 'lease expired: ' || coalesce(e.locked_by, 'a worker') || ' did not report an outcome within the lease'
+                error_message = CASE WHEN e.cancelled THEN 'cancelled by operator' ELSE
+                    'lease expired: ' || coalesce(e.locked_by, 'a worker') || ' did not report an outcome within the lease'
                     || CASE WHEN e.retry THEN '' ELSE format('; no retries left (retry_count %s, max_retries %s)',
-                                                             coalesce(j.retry_count, 0), coalesce(j.max_retries, 3)) END,
+                                                             coalesce(j.retry_count, 0), coalesce(j.max_retries, 3)) END END,
                 completed_at = CASE WHEN e.retry THEN j.completed_at ELSE now() END,
                 -- A retry waits its backoff, as after any failed attempt (a request that crashed
                 -- its runner is not sent again back to back).
@@ -95,15 +118,16 @@ enum Queries {
                 locked_until = NULL, locked_by = NULL, updated_at = now()
             FROM expired e
             WHERE j.id = e.id
-            RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by, j.user_id,
+            RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by, j.user_id, e.cancelled,
                 CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
                 CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
                 e.retries::bigint + 1 AS attempts
         ),
+        -- An operator's cancel is not a failure to report: no failure job for it.
         failure AS (
-            SELECT id, job_type, user_id, payload, error_message, attempts FROM recorded WHERE status = 'failed'
+            SELECT id, job_type, user_id, payload, error_message, attempts FROM recorded WHERE status = 'failed' AND NOT cancelled
             UNION ALL
-            SELECT id, job_type, user_id, payload, error_message, attempts FROM rescued WHERE status = 'failed'
+            SELECT id, job_type, user_id, payload, error_message, attempts FROM rescued WHERE status = 'failed' AND NOT cancelled
         ),
         notified AS (
             INSERT INTO job_queue (job_type, payload, user_id)
@@ -119,22 +143,206 @@ enum Queries {
             WHERE $12::text IS NOT NULL AND f.job_type IS DISTINCT FROM $12::text
             RETURNING id, job_type, payload->>'failedJobId' AS failed_job_id
         ),
-        locked AS MATERIALIZED (
-            SELECT array_agg(l.id ORDER BY l.created_at, l.id) AS ids,
-                   array_agg(l.processed_at ORDER BY l.created_at, l.id) AS previous
+        -- Flow control. Pauses this tick writes (a 429/503 it saw), one per route, never
+        -- shortening a longer one; in their own table, so writing one never waits for a claim
+        -- that holds the route's row. Sorted, so two ticks lock the same rows in one order.
+        pause_written AS (
+            INSERT INTO process_jobs.route_pause AS p (job_type, paused_until, reason)
+            SELECT DISTINCT ON (n.job_type) n.job_type, now() + make_interval(secs => n.seconds), n.reason
+            FROM unnest($21::text[], $22::float8[], $23::text[]) AS n(job_type, seconds, reason)
+            WHERE n.seconds > 0
+            ORDER BY n.job_type, n.seconds DESC
+            ON CONFLICT (job_type) DO UPDATE SET paused_until = EXCLUDED.paused_until, reason = EXCLUDED.reason, updated_at = now()
+            WHERE p.paused_until < EXCLUDED.paused_until
+        ),
+        -- The claimed types with this runner's limits: seconds between starts and burst (rate),
+        -- live leases allowed (concurrency); NULL: no such limit.
+        route AS MATERIALIZED (
+            SELECT t.job_type, greatest(t.quota, 0) AS quota, t.rate_interval, greatest(coalesce(t.burst, 1), 1) AS burst,
+                   t.concurrency, (t.rate_interval IS NOT NULL OR t.concurrency IS NOT NULL) AS limited
+            FROM unnest($4::text[], $5::int[], $16::float8[], $17::int[], $18::int[])
+                AS t(job_type, quota, rate_interval, burst, concurrency)
+            WHERE t.job_type IS NOT NULL
+        ),
+        -- Pauses in force: those committed (any runner, or `pause`) and those written just now.
+        paused AS MATERIALIZED (
+            SELECT u.job_type, max(u.until) AS until
+            FROM (SELECT p.job_type, p.paused_until AS until FROM process_jobs.route_pause p
+                  WHERE p.job_type IN (SELECT job_type FROM route)
+                  UNION ALL
+                  SELECT n.job_type, now() + make_interval(secs => n.seconds)
+                  FROM unnest($21::text[], $22::float8[]) AS n(job_type, seconds)) u
+            WHERE u.until > now()
+            GROUP BY u.job_type
+        ),
+        -- The route rows as this statement's snapshot has them (no lock). '*' sequences the claims
+        -- under --user-concurrency, which spans types.
+        seen AS MATERIALIZED (
+            SELECT s.job_type, s.claim_seq, s.fair_cursor FROM process_jobs.route_state s
+            WHERE s.job_type IN (SELECT job_type FROM route) OR ($20::int IS NOT NULL AND s.job_type = '*')
+        ),
+        -- The route rows this claim needs to write, locked without waiting: a row another tick
+        -- holds is skipped (its route is `contended` this tick). Such a lock may return a newer
+        -- row than the snapshot's: a claim committed after this statement's snapshot was taken,
+        -- whose leases the snapshot cannot see; `gate` compares claim_seq with `seen` for that.
+        owned AS MATERIALIZED (
+            SELECT s.job_type, s.claim_seq, s.tat, s.fair_cursor FROM process_jobs.route_state s
+            WHERE s.job_type IN (SELECT r.job_type FROM route r
+                                 WHERE (r.limited OR $19::boolean) AND r.quota > 0
+                                   AND r.job_type NOT IN (SELECT job_type FROM paused))
+               OR ($20::int IS NOT NULL AND s.job_type = '*' AND EXISTS (SELECT 1 FROM route WHERE quota > 0))
+            FOR UPDATE SKIP LOCKED
+        ),
+        -- A route's first claim anywhere makes its row (used from the next claim on); sorted,
+        -- so two first claims wait for each other in one order. An existing row is left alone.
+
+        -- Live leases (expired ones do not count) of the types with a concurrency limit, or of
+        -- every type under --user-concurrency; not those this statement has just ended.
+        live AS MATERIALIZED (
+            SELECT q.job_type, q.user_id FROM job_queue q
+            WHERE q.status = 'processing' AND q.locked_until > now()
+              AND ($20::int IS NOT NULL OR q.job_type IN (SELECT job_type FROM route WHERE concurrency IS NOT NULL))
+              AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.id = q.id)
+        ),
+        -- --user-concurrency: how many more leases each user with live ones may take (NULL user_id
+        -- is no user: never capped).
+        user_room AS MATERIALIZED (
+            SELECT l.user_id, greatest($20::int - count(*), 0) AS room FROM live l
+            WHERE $20::int IS NOT NULL AND l.user_id IS NOT NULL
+            GROUP BY l.user_id
+        ),
+        -- Per route, what may be taken now: nothing while paused, or while contended (its row, or
+        -- '*', is held by another tick or moved on since the snapshot); else the quota, cut to
+        -- the rate's free slots (GCRA: floor((now + burst·T − max(tat, now)) / T)) and to the
+        -- concurrency limit less the live leases.
+        gate AS MATERIALIZED (
+            SELECT g.*,
+                   CASE WHEN g.blocked IS NOT NULL THEN 0 ELSE least(g.quota, g.rate_room, g.concurrency_room) END AS take
             FROM (
-                SELECT c.id, c.processed_at, c.created_at
-                FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
-                CROSS JOIN LATERAL (
-                    SELECT q.id, q.processed_at, q.created_at FROM job_queue q
-                    WHERE q.status = 'pending' AND q.job_type = t.job_type AND q.run_at <= now()
-                    ORDER BY q.created_at
-                    LIMIT t.quota
-                    FOR UPDATE SKIP LOCKED
-                ) c
-                ORDER BY c.created_at
-                LIMIT $3
-            ) l
+                SELECT r.job_type, r.quota, r.rate_interval, r.burst,
+                       coalesce(o.fair_cursor, s.fair_cursor) AS fair_cursor,
+                       CASE WHEN p.until IS NOT NULL THEN 'paused'
+                            WHEN r.quota > 0 AND r.limited AND (o.job_type IS NULL OR o.claim_seq <> s.claim_seq) THEN 'contended'
+                            WHEN r.quota > 0 AND $20::int IS NOT NULL AND NOT EXISTS (
+                                SELECT 1 FROM owned ow JOIN seen sw ON sw.job_type = ow.job_type AND sw.claim_seq = ow.claim_seq
+                                WHERE ow.job_type = '*') THEN 'contended'
+                       END AS blocked,
+                       (extract(epoch FROM p.until) - extract(epoch FROM now()))::float8 AS pause_left,  -- Infinity: until resumed
+                       CASE WHEN r.rate_interval IS NULL THEN r.quota
+                            ELSE greatest(0, least(r.burst, floor(
+                                (r.burst * r.rate_interval - greatest(extract(epoch FROM o.tat - now())::float8, 0))
+                                / r.rate_interval + 1e-9)))::int END AS rate_room,
+                       CASE WHEN r.concurrency IS NULL THEN r.quota
+                            ELSE greatest(r.concurrency - (SELECT count(*) FROM live l WHERE l.job_type = r.job_type), 0)::int END
+                           AS concurrency_room
+                FROM route r
+                LEFT JOIN paused p ON p.job_type = r.job_type
+                LEFT JOIN owned o ON o.job_type = r.job_type
+                LEFT JOIN seen s ON s.job_type = r.job_type
+            ) g
+        ),
+        -- --fair-by user: a skip scan over job_queue_fair_idx for the users with pending jobs of
+        -- each route, starting after the route's cursor (the last user served) and wrapping round
+        -- once, at most `take` users (plus those at their cap): one index probe per user, however
+        -- many jobs they have queued. Jobs without a user_id are one more user, '' (first in turn).
+        fair_route AS MATERIALIZED (
+            SELECT g.job_type, g.take, g.fair_cursor,
+                   g.take + (SELECT count(*) FROM user_room WHERE room = 0)::int AS scan
+            FROM gate g WHERE $19::boolean AND g.take > 0
+        ),
+        fair_user (job_type, n, user_id, wrapped) AS (
+            SELECT f.job_type, 1, v.user_id, v.wrapped
+            FROM fair_route f
+            CROSS JOIN LATERAL (
+                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
+                        WHERE q.status = 'pending' AND q.job_type = f.job_type AND coalesce(q.user_id, '') > f.fair_cursor) AS after
+            ) a
+            CROSS JOIN LATERAL (
+                SELECT a.after AS user_id, false AS wrapped WHERE a.after IS NOT NULL
+                UNION ALL
+                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q WHERE q.status = 'pending' AND q.job_type = f.job_type), true
+                WHERE a.after IS NULL
+            ) v
+            WHERE v.user_id IS NOT NULL AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
+            UNION ALL
+            SELECT u.job_type, u.n + 1, v.user_id, v.wrapped
+            FROM fair_user u
+            JOIN fair_route f ON f.job_type = u.job_type
+            CROSS JOIN LATERAL (
+                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
+                        WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') > u.user_id) AS after
+            ) a
+            CROSS JOIN LATERAL (
+                SELECT a.after AS user_id, u.wrapped AS wrapped WHERE a.after IS NOT NULL
+                UNION ALL
+                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q WHERE q.status = 'pending' AND q.job_type = u.job_type), true
+                WHERE a.after IS NULL AND NOT u.wrapped
+            ) v
+            WHERE u.n < f.scan AND v.user_id IS NOT NULL
+              AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
+        ),
+        -- Each user's oldest due jobs, as many as a fair share of the route's take (and the
+        -- user's room under the cap), locked FOR UPDATE SKIP LOCKED as any claim.
+        fair_pick AS MATERIALIZED (
+            SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
+            FROM fair_user u
+            JOIN fair_route f ON f.job_type = u.job_type
+            CROSS JOIN LATERAL (SELECT count(*) AS users FROM fair_user k WHERE k.job_type = u.job_type) k
+            CROSS JOIN LATERAL (
+                SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
+                WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
+                  AND q.run_at <= now()
+                ORDER BY q.created_at
+                LIMIT least(ceil(f.take::numeric / k.users)::int,
+                            coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), f.take))
+                FOR UPDATE SKIP LOCKED
+            ) c
+        ),
+        -- --fair-by none: oldest first, as many as the take (users at their cap left out). The
+        -- type is a range of one value and the order is (job_type, created_at): a type that comes
+        -- as a parameter gives the planner no selectivity, and with `job_type = $x` it may walk
+        -- any index on (status, created_at) an app has, filtering every pending row of the other
+        -- types; only job_queue_claim_idx serves this order.
+        plain_pick AS MATERIALIZED (
+            SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
+            FROM gate g
+            CROSS JOIN LATERAL (
+                SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
+                WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type AND q.run_at <= now()
+                  AND NOT EXISTS (SELECT 1 FROM user_room ur WHERE ur.user_id = q.user_id AND ur.room = 0)
+                ORDER BY q.job_type, q.created_at
+                LIMIT g.take
+                FOR UPDATE SKIP LOCKED
+            ) c
+            WHERE NOT $19::boolean AND g.take > 0
+        ),
+        -- Round robin: a group's first job is in round 1, its second in round 2...; within a
+        -- round, groups in the order of their oldest due job. Oldest first (one round) without
+        -- fairness.
+        pick AS MATERIALIZED (
+            SELECT p.*,
+                   row_number() OVER (PARTITION BY p.job_type ORDER BY p.round, p.head, p.created_at, p.id) AS nth_of_type,
+                   row_number() OVER (PARTITION BY p.user_id ORDER BY p.round, p.head, p.created_at, p.id) AS nth_of_user
+            FROM (
+                SELECT f.*, row_number() OVER (PARTITION BY f.job_type, f.user_id ORDER BY f.created_at) AS round,
+                       min(f.created_at) OVER (PARTITION BY f.job_type, f.user_id) AS head
+                FROM fair_pick f
+                UNION ALL
+                SELECT n.*, 1, n.created_at FROM plain_pick n
+            ) p
+        ),
+        -- Within each route's take (shares are rounded up), and within each user's room across
+        -- routes (--user-concurrency spans types).
+        chosen AS MATERIALIZED (
+            SELECT p.* FROM pick p JOIN gate g ON g.job_type = p.job_type
+            WHERE p.nth_of_type <= g.take
+              AND ($20::int IS NULL OR p.user_id IS NULL
+                   OR p.nth_of_user <= coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = p.user_id), $20::int))
+        ),
+        locked AS MATERIALIZED (
+            SELECT array_agg(l.id ORDER BY l.round, l.head, l.created_at, l.id) AS ids,
+                   array_agg(l.processed_at ORDER BY l.round, l.head, l.created_at, l.id) AS previous
+            FROM (SELECT c.* FROM chosen c ORDER BY c.round, c.head, c.created_at, c.id LIMIT $3) l
         ),
         -- The locked jobs in order, each body measured (not loaded) only while the running sum of
         -- the bodies to load stays within the budget: one measurement past it, not one per job.
@@ -151,7 +359,7 @@ enum Queries {
         ),
         candidate AS MATERIALIZED (
             -- Within the budget; or the first job alone when nothing else is held.
-            SELECT id, processed_at, size, body FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
+            SELECT n, id, processed_at, size, body FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
         ),
         claimed AS (
             UPDATE job_queue j SET
@@ -159,25 +367,114 @@ enum Queries {
                 locked_until = now() + make_interval(secs => $6), updated_at = now()
             FROM candidate c
             WHERE j.id = c.id
-            RETURNING j.id, j.job_type, j.retry_count, j.max_retries, j.processed_at,
+            RETURNING j.id, j.job_type, j.user_id, j.retry_count, j.max_retries, j.processed_at,
                 c.processed_at AS previous_processed_at, coalesce(jsonb_typeof(j.payload), 'missing') AS payload_type,
-                c.size, c.body
+                c.size, c.body, c.n
+        ),
+        -- Jobs taken per route, and the last user served in the skip scan's order (the cursor).
+        taken AS MATERIALIZED (
+            SELECT c.job_type, count(*) AS jobs,
+                   (SELECT u.user_id FROM fair_user u
+                    WHERE u.job_type = c.job_type
+                      AND u.user_id IN (SELECT coalesce(c2.user_id, '') FROM claimed c2 WHERE c2.job_type = c.job_type)
+                    ORDER BY u.n DESC LIMIT 1) AS last_user
+            FROM claimed c GROUP BY c.job_type
+        ),
+        -- A route's first claim anywhere makes its row, with the fair cursor of this claim (a
+        -- limited route takes nothing until its row exists); sorted, so two first claims wait
+        -- for each other in one order. A row made meanwhile is left alone.
+        route_added AS (
+            INSERT INTO process_jobs.route_state (job_type, fair_cursor)
+            SELECT a.job_type, t.last_user FROM (
+                SELECT r.job_type FROM route r WHERE r.limited OR $19::boolean
+                UNION
+                SELECT '*' WHERE $20::int IS NOT NULL
+            ) a
+            LEFT JOIN taken t ON t.job_type = a.job_type
+            WHERE NOT EXISTS (SELECT 1 FROM seen s WHERE s.job_type = a.job_type)
+            ORDER BY a.job_type
+            ON CONFLICT (job_type) DO NOTHING
+        ),
+        -- The route rows this claim holds, for the routes it took jobs of: the rate's arrival time
+        -- moves on by one interval per job, the sequence by one (a claim whose snapshot predates
+        -- this commit finds it moved, and takes nothing), the cursor to the last user served.
+        -- '*' moves on with any job taken under --user-concurrency. Each row is written once.
+        advanced AS (
+            UPDATE process_jobs.route_state s SET
+                tat = CASE WHEN g.rate_interval IS NULL OR t.job_type IS NULL THEN s.tat
+                           ELSE greatest(coalesce(s.tat, now()), now()) + make_interval(secs => g.rate_interval * t.jobs) END,
+                claim_seq = s.claim_seq + 1,
+                fair_cursor = coalesce(t.last_user, s.fair_cursor),
+                updated_at = now()
+            FROM owned o
+            LEFT JOIN taken t ON t.job_type = o.job_type
+            LEFT JOIN gate g ON g.job_type = o.job_type
+            WHERE s.job_type = o.job_type
+              AND (t.job_type IS NOT NULL OR (o.job_type = '*' AND EXISTS (SELECT 1 FROM taken)))
+            RETURNING s.job_type, s.tat
+        ),
+        -- Routes whose due jobs a gate kept back (untouched): why, how many of those the claim
+        -- wanted (due ones, at most its quota), and when the gate opens (seconds; NULL: when a
+        -- lease ends). Due jobs are counted only for a route a gate held.
+        hold AS (
+            SELECT h.job_type, h.reason, (least(h.due, h.wanted) - h.jobs)::int AS held,
+                   CASE h.reason
+                       WHEN 'paused' THEN h.pause_left
+                       WHEN 'contended' THEN 0
+                       WHEN 'rate' THEN greatest(extract(epoch FROM h.tat - now())::float8 - (h.burst - 1) * h.rate_interval, 0)
+                   END AS next_in
+            FROM (
+                SELECT g.job_type, g.pause_left, g.rate_interval, g.burst,
+                       coalesce(a.tat, o.tat) AS tat, coalesce(t.jobs, 0) AS jobs, d.due,
+                       CASE WHEN g.blocked IS NOT NULL THEN g.blocked
+                            WHEN g.take < g.quota AND g.concurrency_room <= g.rate_room THEN 'concurrency'
+                            WHEN g.take < g.quota THEN 'rate'
+                            ELSE 'user_cap' END AS reason,
+                       CASE WHEN g.blocked IS NOT NULL OR g.take < g.quota THEN g.quota ELSE g.take END AS wanted
+                FROM gate g
+                LEFT JOIN owned o ON o.job_type = g.job_type
+                LEFT JOIN advanced a ON a.job_type = g.job_type
+                LEFT JOIN taken t ON t.job_type = g.job_type
+                CROSS JOIN LATERAL (
+                    SELECT count(*) AS due FROM (
+                        -- As in plain_pick: served by job_queue_claim_idx only.
+                        SELECT 1 FROM job_queue q
+                        WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type
+                          AND q.run_at <= now()
+                        ORDER BY q.job_type, q.created_at
+                        LIMIT g.quota) d
+                ) d
+                WHERE g.quota > 0
+                  AND (g.blocked IS NOT NULL OR g.take < g.quota
+                       OR ($20::int IS NOT NULL AND EXISTS (
+                               SELECT 1 FROM user_room ur
+                               WHERE ur.room = 0 AND EXISTS (
+                                   SELECT 1 FROM job_queue q
+                                   WHERE q.status = 'pending' AND q.job_type = g.job_type
+                                     AND coalesce(q.user_id, '') = ur.user_id AND q.run_at <= now()))))
+            ) h
+            WHERE least(h.due, h.wanted) > h.jobs
         )
         SELECT 'recorded' AS kind, id, job_type, status, retry_count, NULL::integer AS max_retries,
                NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
                NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size,
-               NULL::text AS failed_job_id
+               NULL::text AS failed_job_id, NULL::float8 AS next_in
         FROM recorded
         UNION ALL
-        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL
+        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL, NULL
         FROM rescued
         UNION ALL
-        SELECT 'notified', id, job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id
+        SELECT 'notified', id, job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id, NULL
         FROM notified
         UNION ALL
-        SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
-               processed_at, previous_processed_at, payload_type, body, NULL, size, NULL
-        FROM claimed
+        SELECT * FROM (
+            -- In the claim's order (round robin), which is the order to send them in.
+            SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
+                   processed_at, previous_processed_at, payload_type, body, NULL, size, NULL, NULL::float8
+            FROM claimed ORDER BY n) c
+        UNION ALL
+        SELECT 'held', NULL, job_type, reason, held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, next_in
+        FROM hold
         """
 
     /// The request body of the job at `index` in `k.ids`: its size in bytes (0 when the payload
