@@ -68,6 +68,7 @@ enum ExitStatus {
         switch reason {
         case .tokenRejected: tokenRejected
         case .appUnreachable: appUnreachable
+        case .schemaOutdated: configuration
         case .drained, .onceDone, .maxRuntime, .signal, .rateLimited: 0
         }
     }
@@ -84,6 +85,8 @@ enum ExitStatus {
             throw fail(tokenRejected, "the app rejected the service-role key (HTTP \(status))\(hint): check that SUPABASE_SERVICE_ROLE_KEY is the key the app expects; the job was released untouched")
         case .appUnreachable(let error):
             throw fail(appUnreachable, "the app at \(RedactedURL.text(resolved.appURL.description)) is unreachable (\(error)): \(UnreachableAdvice.advice(for: error)); unsent jobs were released uncharged")
+        case .schemaOutdated(let found, let needed):
+            throw fail(configuration, "the database schema is version \(found), this runner needs \(needed): run `process-jobs migrate` (it is additive and safe while older runners run)")
         case .drained, .onceDone, .maxRuntime, .signal, .rateLimited:
             return
         }

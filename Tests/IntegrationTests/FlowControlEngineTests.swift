@@ -26,7 +26,7 @@ final class FlowControlEngineTests: IntegrationTestCase {
             self.holdFirst = holdFirst
         }
 
-        func hasDueWork(types: [String], lease: Double) throws(PostgresError) -> Bool { try store.hasDueWork(types: types, lease: lease) }
+        func probe(types: [String], lease: Double) throws(PostgresError) -> JobStore.Probe { try store.probe(types: types, lease: lease) }
 
         func beginTick(outcomes: [PendingOutcome], claim: JobStore.Claim?, pauses: [RoutePause]) throws(PostgresError) {
             var sent = claim
@@ -76,7 +76,8 @@ final class FlowControlEngineTests: IntegrationTestCase {
         let app = try startApp()
         try db.insertJobs("generate-image", count: 3)
         let store = try holdingStore(nextIn: 1.5)
-        let limits = ["generate-image": RouteLimits(rate: RouteRate(count: 2, period: 3), concurrency: 2)]
+        // Limits loose enough that the real tick holds nothing: the only hold is the one added above.
+        let limits = ["generate-image": RouteLimits(rate: RouteRate(count: 100, period: 1, burst: 100), concurrency: 10)]
         let report = try run(store, app: app) {
             $0.maxRuntime = 30
             $0.limits = limits

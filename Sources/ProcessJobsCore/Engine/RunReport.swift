@@ -17,6 +17,8 @@ public enum StopReason: Sendable, Equatable {
     case tokenRejected(status: Int)
     /// Requests could not be sent several times in a row (exit 69).
     case appUnreachable(String)
+    /// The database's schema is older than this runner needs (exit 78): nothing was claimed.
+    case schemaOutdated(found: Int, needed: Int)
 
     /// The summary line's `stop` field and the metrics' `reason` label.
     public var name: String {
@@ -28,6 +30,7 @@ public enum StopReason: Sendable, Equatable {
         case .rateLimited: "rate_limited"
         case .tokenRejected: "token-rejected"
         case .appUnreachable: "app-unreachable"
+        case .schemaOutdated: "schema-outdated"
         }
     }
 }

@@ -40,8 +40,17 @@ public final class Runner {
         var reason = StopReason.drained
         do {
             // Most timer runs find nothing: a cheap probe ends them before the tick is planned.
-            if try store.hasDueWork(types: targets.keys.sorted(), lease: settings.lease) {
-                reason = try loop()
+            // The same statement reads the schema version: an older schema lacks what the tick
+            // relies on for limits across runners, so the run stops before claiming anything.
+            let probe = try store.probe(types: targets.keys.sorted(), lease: settings.lease)
+            switch SchemaVersion.check(found: probe.schemaVersion) {
+            case .older(let found, let needed):
+                reason = .schemaOutdated(found: found, needed: needed)
+            case .newer(let found, let known):
+                log.warning("the database schema is version \(found), newer than this runner knows (\(known)): upgrade process-jobs on every host; this run goes on, but may not honour what the newer release added")
+                fallthrough
+            case .current:
+                if probe.hasWork { reason = try loop() }
             }
         } catch {
             let lost = scheduler.unwritten(cut: transport.abortAll())

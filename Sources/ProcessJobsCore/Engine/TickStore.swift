@@ -4,8 +4,8 @@ import PostgresClient
 /// while requests go on), and the body of a job too big to come with the claim. JobStore is the
 /// real one; the scheduler needs none of it.
 public protocol TickStore: AnyObject {
-    /// Whether a run has anything to do; also where the schema version is checked.
-    func hasDueWork(types: [String], lease: Double) throws(PostgresError) -> Bool
+    /// Whether a run has anything to do, and the schema version `migrate` recorded.
+    func probe(types: [String], lease: Double) throws(PostgresError) -> JobStore.Probe
     func beginTick(outcomes: [PendingOutcome], claim: JobStore.Claim?, pauses: [RoutePause]) throws(PostgresError)
     /// The tick's result once it has arrived, else nil (wait for `socket`).
     func pollTick() throws(PostgresError) -> JobStore.TickResult?
@@ -20,13 +20,6 @@ public protocol TickStore: AnyObject {
 }
 
 extension JobStore: TickStore {
-    /// The one seam for the schema check: the `probe` statement that also reads the schema
-    /// version (and `SchemaVersion.check`) replaces `hasWork` here once the route-state schema
-    /// is in; until then the probe only says whether there is work.
-    public func hasDueWork(types: [String], lease: Double) throws(PostgresError) -> Bool {
-        try hasWork(types: types, lease: lease)
-    }
-
     public var socket: Int32 { connection.socket }
     public var secondsLeft: Double? { connection.secondsLeft }
     public var roundTrips: Int { connection.roundTrips }

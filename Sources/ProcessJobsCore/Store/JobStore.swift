@@ -111,11 +111,6 @@ public final class JobStore {
         return Probe(hasWork: row?[0] == "t", schemaVersion: row?[1].flatMap { Int($0) } ?? 0)
     }
 
-    /// Whether a run has anything to do (`probe` without the version, for callers that do not check it).
-    public func hasWork(types: [String], lease: Double) throws(PostgresError) -> Bool {
-        try probe(types: types, lease: lease).hasWork
-    }
-
     /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,
     /// waiting for the answer (at most the connection's timeout).
     public func tick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) -> TickResult {
