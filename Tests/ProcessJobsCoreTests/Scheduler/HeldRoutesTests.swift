@@ -21,6 +21,18 @@ final class HeldRoutesTests: XCTestCase {
         XCTAssertEqual(held.earliest(after: 10), .init(until: 11, reason: .concurrency, timed: false))
     }
 
+    func testALeaseEndingReopensAConcurrencyHoldButNotARateHold() {
+        var held = HeldRoutes(retryInterval: 1)
+        _ = held.claimReturned(types: ["a", "b"], reported: [
+            RouteHold(type: "a", reason: .concurrency, held: 1, nextIn: nil),
+            RouteHold(type: "b", reason: .rate, held: 1, nextIn: 5),
+        ], now: 10)
+        held.leasesEnded(types: ["a", "b"], now: 10.1)
+        XCTAssertFalse(held.isHeld("a", now: 10.1), "room may have opened: ask at the next claim")
+        XCTAssertTrue(held.anyOpen(now: 10.1), "open, so the run claims once more before it ends")
+        XCTAssertTrue(held.isHeld("b", now: 10.1), "a rate slot comes when it comes")
+    }
+
     func testContendedMeansClaimAgainAtOnce() {
         var held = HeldRoutes()
         let result = held.claimReturned(types: ["a"], reported: [RouteHold(type: "a", reason: .contended, held: 3, nextIn: nil)], now: 0)

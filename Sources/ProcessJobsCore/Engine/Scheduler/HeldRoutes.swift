@@ -61,6 +61,17 @@ struct HeldRoutes: Sendable {
         return (retryAtOnce, throttled)
     }
 
+    /// This run's leases of `types` ended (their outcomes were written): a hold that waits for a
+    /// lease to end (concurrency, user cap) may have room now. Timed holds (rate, pause) stay.
+    mutating func leasesEnded(types: Set<String>, now: Double) {
+        for type in types {
+            guard var hold = holds[type], !hold.timed else { continue }
+            // Open now, not forgotten: an open hold is what tells the run to claim once more.
+            hold.until = min(hold.until, now)
+            holds[type] = hold
+        }
+    }
+
     /// Whether `type` is held at `now` (a claim would find nothing of it).
     func isHeld(_ type: String, now: Double) -> Bool {
         holds[type].map { $0.until > now } ?? false

@@ -86,6 +86,9 @@ public struct Scheduler: Sendable {
             "rescued": .stringConvertible(result.rescued.count),
         ]))]
         actions += OutcomeLog.record(outcomes, written: result.recorded, into: &summary).map { .log($0) }
+        // Leases this tick ended free room under a route's concurrency or user cap: ask again
+        // at the next claim rather than after the hold's retry interval.
+        held.leasesEnded(types: Set(outcomes.map(\.job.type)), now: now)
         for rescued in result.rescued {
             summary.rescued += 1
             actions.append(.log(LogEvent(.warning, "lease expired: counted as a failed attempt", [
