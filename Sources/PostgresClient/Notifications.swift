@@ -6,7 +6,7 @@ import Darwin
 import CLibPQ
 
 /// A NOTIFY that arrived on a channel this connection LISTENs to.
-public struct Notification: Sendable, Equatable {
+public struct PostgresNotification: Sendable, Equatable {
     public let channel: String
     public let payload: String
     /// The server process that sent it (pg_backend_pid() of the notifying session).
@@ -44,13 +44,13 @@ extension Connection {
     /// The notifications that have arrived, read from the socket without blocking: empty when
     /// none. Throws when the connection is gone (server restart, pg_terminate_backend, network),
     /// which shows here as the socket turning readable with the end of the stream.
-    public func notifications() throws(PostgresError) -> [Notification] {
+    public func notifications() throws(PostgresError) -> [PostgresNotification] {
         try checkUsable()
         guard PQconsumeInput(conn) == 1 else { throw lastError() }
-        var received: [Notification] = []
+        var received: [PostgresNotification] = []
         while let notify = PQnotifies(conn) {
             defer { PQfreemem(notify) }
-            received.append(Notification(channel: String(cString: notify.pointee.relname),
+            received.append(PostgresNotification(channel: String(cString: notify.pointee.relname),
                                          payload: String(cString: notify.pointee.extra),
                                          senderPID: notify.pointee.be_pid))
         }
@@ -60,7 +60,7 @@ extension Connection {
     /// Waits at most `seconds` for notifications (a poll() on `socket` and the stop descriptor):
     /// what arrived, or empty when the time passed or a stop was requested. A caller with other
     /// descriptors to watch polls `socket` itself and calls `notifications()` when it is readable.
-    public func waitForNotifications(seconds: Double) throws(PostgresError) -> [Notification] {
+    public func waitForNotifications(seconds: Double) throws(PostgresError) -> [PostgresNotification] {
         let deadline = Clock.now() + max(0, seconds)
         while true {
             let received = try notifications()

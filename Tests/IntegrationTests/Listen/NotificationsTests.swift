@@ -12,7 +12,7 @@ final class NotificationsTests: IntegrationTestCase {
         let sender = try XCTUnwrap(Int32(try db.query("SELECT pg_backend_pid()").values[0][0] ?? ""))
         try db.query("SELECT pg_notify($1, $2)", ["process_jobs", "hello"])
         let received = try listening.waitForNotifications(seconds: 10)
-        XCTAssertEqual(received, [Notification(channel: "process_jobs", payload: "hello", senderPID: sender)])
+        XCTAssertEqual(received, [PostgresNotification(channel: "process_jobs", payload: "hello", senderPID: sender)])
     }
 
     func testOtherChannelsAreNotHeardAndTheWaitEndsOnTime() throws {
