@@ -22,7 +22,9 @@ public final class HealthServer: @unchecked Sendable {
         self.address = HTTPAddress(host: address.host, port: port)
         self.routes = Unmanaged.passRetained(RouteBox(routes))
         guard let started = pj_mhd_start(descriptor, answer, self.routes.toOpaque()) else {
-            close(descriptor)
+            // Not closed here: some libmicrohttpd versions close a given socket when start
+            // fails, and a second close could hit a descriptor another thread just opened.
+            // The caller exits (78) on this error, which closes it in any case.
             self.routes.release()
             throw HealthServerError("--http \(address): libmicrohttpd could not start its server thread")
         }

@@ -16,4 +16,11 @@ final class PoolerCheckTests: XCTestCase {
         XCTAssertTrue(first.hasPrefix(PoolerCheck.payloadPrefix))
         XCTAssertLessThan(PoolerCheck.payload(random: .max).utf8.count, 8000, "within NOTIFY's payload limit")
     }
+
+    func testARefusedListenSaysSoWithTheSameWaysOut() {
+        guard case .configuration(let text) = PoolerCheck.refused(source: "--listen-database-url", message: "LISTEN is not supported")
+        else { return XCTFail("exit 78") }
+        XCTAssertTrue(text.contains("--listen-database-url refused LISTEN (LISTEN is not supported)"), text)
+        XCTAssertTrue(text.contains("use the direct or session-mode connection for --listen"), text)
+    }
 }

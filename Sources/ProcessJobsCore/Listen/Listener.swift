@@ -107,7 +107,7 @@ public final class Listener {
         } catch {
             // A pooler that refuses LISTEN outright is the same problem, said the same way.
             if error.isTransient { throw error }
-            throw PoolerCheck.error(source: source.source, waited: 0)
+            throw PoolerCheck.refused(source: source.source, message: error.message)
         }
         let payload = PoolerCheck.payload(random: UInt64.random(in: .min ... .max))
         try notify(payload)

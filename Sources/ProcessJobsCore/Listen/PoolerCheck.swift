@@ -17,9 +17,19 @@ public enum PoolerCheck {
         payloadPrefix + String(random, radix: 16)
     }
 
-    /// The one-line error (exit 78) when the probe did not come back, or the check could not be
-    /// made (fail closed: a listener that hears nothing would only run on the backstop poll).
+    /// The one-line error (exit 78) when the probe did not come back within `waited`, or the
+    /// check could not be made (fail closed: a listener that hears nothing would only run on
+    /// the backstop poll).
     public static func error(source: String, waited: Double = wait) -> ConfigError {
-        .configuration("--listen needs a session connection, but a notification sent through \(source) did not come back within \(DurationText.format(waited)) (a transaction-mode pooler such as PgBouncer or Supavisor on port 6543?): use the direct or session-mode connection for --listen, or give --listen-database-url (or \(ListenDatabaseURL.environmentName)) a separate session connection for listening while claims go through the pooler")
+        error(source: source, finding: "a notification sent through \(source) did not come back within \(DurationText.format(waited))")
+    }
+
+    /// The same error when the connection refused LISTEN itself (`message`: the server's or pooler's reason).
+    public static func refused(source: String, message: String) -> ConfigError {
+        error(source: source, finding: "\(source) refused LISTEN (\(message))")
+    }
+
+    private static func error(source: String, finding: String) -> ConfigError {
+        .configuration("--listen needs a session connection, but \(finding) (a transaction-mode pooler such as PgBouncer or Supavisor on port 6543?): use the direct or session-mode connection for --listen, or give --listen-database-url (or \(ListenDatabaseURL.environmentName)) a separate session connection for listening while claims go through the pooler")
     }
 }

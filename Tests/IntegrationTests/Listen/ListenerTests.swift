@@ -85,6 +85,7 @@ final class ListenerTests: IntegrationTestCase {
         let started = Date()
         XCTAssertThrowsError(try listener(pooled).start()) { error in
             guard case .configuration(let text) = error as? ConfigError else { return XCTFail("exit 78 expected, got \(error)") }
+            XCTAssertTrue(text.contains("did not come back within 2s"), "PgBouncer takes the LISTEN; the probe is what fails: \(text)")
             XCTAssertTrue(text.contains("use the direct or session-mode connection for --listen"), text)
             XCTAssertTrue(text.contains("--listen-database-url"), text)
             XCTAssertFalse(text.contains("\n"))
