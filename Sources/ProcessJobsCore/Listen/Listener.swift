@@ -105,7 +105,7 @@ public final class Listener {
         do {
             try listening.listen(Listener.channel)
         } catch {
-            // A pooler that refuses LISTEN outright is the same problem, said the same way.
+            // A pooler that refuses LISTEN outright is the same problem, with its reason.
             if error.isTransient { throw error }
             throw PoolerCheck.refused(source: source.source, message: error.message)
         }
