@@ -24,9 +24,18 @@ let package = Package(
         .systemLibrary(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        // libmicrohttpd serves --http; opened with dlopen only when the flag is given
+        // (Sources/CMicroHTTPD/shim.h), so only its headers are needed here.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            providers: [.apt(["libmicrohttpd-dev"]), .brew(["libmicrohttpd"])]),
 
         // Thin layers over them.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+
+        // /metrics and /healthz for a resident process, given closures for the two bodies: the
+        // engine does not know libmicrohttpd exists.
+        .target(name: "HealthServer", dependencies: ["CMicroHTTPD"]),
 
         // The engine: claim -> dispatch -> record. Knows PostgreSQL, not libcurl.
         .target(
@@ -48,8 +57,9 @@ let package = Package(
             exclude: ["link"]),
 
         .testTarget(name: "ProcessJobsCoreTests", dependencies: ["ProcessJobsCore"]),
+        .testTarget(name: "HealthServerTests", dependencies: ["HealthServer"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ProcessJobsCore", "CurlTransport", "PostgresClient"]),
+            dependencies: ["ProcessJobsCore", "CurlTransport", "PostgresClient", "HealthServer"]),
     ]
 )

@@ -12,7 +12,8 @@ import Dispatch
 /// answer. When it passes, a cancel request stops the statement on the server too, and the
 /// connection is given up; no SET, so the bound holds behind a pooler.
 public final class Connection {
-    private let conn: OpaquePointer
+    /// The libpq handle; internal so Notifications.swift can read notifications from it.
+    let conn: OpaquePointer
     /// Statements sent since the connection opened; the run reports round trips per job with it.
     public private(set) var roundTrips = 0
     /// How long connecting and each statement may wait for the server (--db-timeout).
@@ -215,7 +216,7 @@ public final class Connection {
 
     // MARK: Waiting
 
-    private func checkUsable() throws(PostgresError) {
+    func checkUsable() throws(PostgresError) {
         guard !abandoned else {
             throw PostgresError(kind: .query, sqlState: nil, message: "the connection was given up after a statement timed out",
                                 connectionLost: true, timedOut: true)
@@ -359,7 +360,7 @@ public final class Connection {
         return PostgresError(kind: .query, sqlState: state, message: message, connectionLost: lost)
     }
 
-    private func lastError() -> PostgresError {
+    func lastError() -> PostgresError {
         PostgresError(kind: .query, sqlState: nil, message: clean(PQerrorMessage(conn)),
                       connectionLost: PQstatus(conn) != CONNECTION_OK)
     }
@@ -384,7 +385,7 @@ private struct CancelRequest: @unchecked Sendable {
 }
 
 /// Monotonic seconds, for deadlines.
-private enum Clock {
+enum Clock {
     static func now() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
