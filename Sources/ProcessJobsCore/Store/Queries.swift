@@ -213,7 +213,7 @@ enum Queries {
         ),
         -- Per route, what may be taken now: nothing while paused, or while contended (its row, or
         -- '*', is held by another tick or moved on since the snapshot); else the quota, cut to
-        -- the rate's free slots (GCRA: floor((now + burst·T − max(tat, now)) / T)) and to the
+        -- the rate's free slots (GCRA: floor((now + burst*T - max(tat, now)) / T)) and to the
         -- concurrency limit less the live leases.
         gate AS MATERIALIZED (
             SELECT g.*,
