@@ -247,6 +247,28 @@ final class FlowControlTests: IntegrationTestCase {
             .claimed.count, 2, "once user A's leases end, two more of A's")
     }
 
+    /// Four claimers at once under --user-concurrency 2: no user ever has more than 2 leases.
+    func testUserCapIsNeverExceededAcrossConcurrentClaimers() throws {
+        for user in 0..<4 { try insertJobs(30, user: "user-\(user)") }
+        let results = try claimConcurrently(claimers: 4, seconds: 2.5, holdTicks: 2,
+                                            claim: claim(quota: 3, fairBy: .user, userConcurrency: 2))
+        XCTAssertGreaterThan(results.claimersThatTook, 1, "more than one claimer took part")
+        let rows = try db.query("""
+            SELECT user_id, extract(epoch FROM processed_at)::float8, 1 FROM job_queue WHERE processed_at IS NOT NULL
+            UNION ALL
+            SELECT user_id, extract(epoch FROM completed_at)::float8, -1 FROM job_queue WHERE completed_at IS NOT NULL
+            ORDER BY 1, 2, 3
+            """).values
+        var open: [String: Int] = [:], most: [String: Int] = [:]
+        for row in rows {
+            let user = row[0] ?? ""
+            open[user, default: 0] += Int(row[2]!)!
+            most[user] = max(most[user] ?? 0, open[user]!)
+        }
+        XCTAssertGreaterThan(rows.count, 10)
+        XCTAssertLessThanOrEqual(most.values.max() ?? 0, 2, "live leases of one user at once: \(most)")
+    }
+
     // MARK: Cancel
 
     func testACancelledJobsOutcomeNeverSchedulesARetry() throws {
