@@ -203,6 +203,15 @@ final class FlowControlTests: IntegrationTestCase {
                        Array(repeating: "user-a", count: 10), "--fair-by none: oldest first")
     }
 
+    /// A user with few jobs leaves its share to the others: the claim is still full, round robin.
+    func testAFairClaimIsFullWhenOneUserHasFewJobs() throws {
+        try insertJobs(20, user: "user-a")
+        try insertJobs(2, user: "user-b")
+        let result = try store("host:1").tick(outcomes: [], claim: claim(quota: 10, fairBy: .user))
+        let users = try result.claimed.map { try db.query("SELECT user_id FROM job_queue WHERE id = $1", [$0.id]).values[0][0]! }
+        XCTAssertEqual(users, ["user-a", "user-b", "user-a", "user-b"] + Array(repeating: "user-a", count: 6))
+    }
+
     /// With more users than a claim takes, the cursor moves on: every user is served within
     /// users / quota claims, and the jobs without a user form one group of their own.
     func testTheFairCursorServesEveryUserInTurn() throws {
