@@ -14,7 +14,8 @@ final class CheckAccessTests: IntegrationTestCase {
         }
     }
 
-    /// A login role with the given privileges on job_queue; its connection string.
+    /// A login role with the given privileges on job_queue (and flow control's tables, as
+    /// deploy/supabase/least-privilege.sql grants them); its connection string.
     private func makeRole(privileges: String = "SELECT, INSERT, UPDATE, DELETE") throws -> (name: String, url: String) {
         let name = "pj_rls_\(String(UUID().uuidString.prefix(8)).lowercased())"
         let password = UUID().uuidString
@@ -22,6 +23,8 @@ final class CheckAccessTests: IntegrationTestCase {
         try db.query("CREATE ROLE \(name) LOGIN PASSWORD '\(password)'")
         try db.query("GRANT USAGE ON SCHEMA public TO \(name)")
         try db.query("GRANT \(privileges) ON job_queue TO \(name)")
+        try db.query("GRANT USAGE ON SCHEMA process_jobs TO \(name)")
+        try db.query("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA process_jobs TO \(name)")
         var components = try XCTUnwrap(URLComponents(string: databaseURL))
         components.user = name
         components.password = password

@@ -203,6 +203,15 @@ final class FlowControlTests: IntegrationTestCase {
                        Array(repeating: "user-a", count: 10), "--fair-by none: oldest first")
     }
 
+    /// A user with few jobs leaves its share to the others: the claim is still full, round robin.
+    func testAFairClaimIsFullWhenOneUserHasFewJobs() throws {
+        try insertJobs(20, user: "user-a")
+        try insertJobs(2, user: "user-b")
+        let result = try store("host:1").tick(outcomes: [], claim: claim(quota: 10, fairBy: .user))
+        let users = try result.claimed.map { try db.query("SELECT user_id FROM job_queue WHERE id = $1", [$0.id]).values[0][0]! }
+        XCTAssertEqual(users, ["user-a", "user-b", "user-a", "user-b"] + Array(repeating: "user-a", count: 6))
+    }
+
     /// With more users than a claim takes, the cursor moves on: every user is served within
     /// users / quota claims, and the jobs without a user form one group of their own.
     func testTheFairCursorServesEveryUserInTurn() throws {
@@ -245,6 +254,28 @@ final class FlowControlTests: IntegrationTestCase {
         _ = try first.tick(outcomes: complete(taken.claimed), claim: nil)
         XCTAssertEqual(try second.tick(outcomes: [], claim: claim(quota: 5, fairBy: .none, userConcurrency: 2, types: types))
             .claimed.count, 2, "once user A's leases end, two more of A's")
+    }
+
+    /// Four claimers at once under --user-concurrency 2: no user ever has more than 2 leases.
+    func testUserCapIsNeverExceededAcrossConcurrentClaimers() throws {
+        for user in 0..<4 { try insertJobs(30, user: "user-\(user)") }
+        let results = try claimConcurrently(claimers: 4, seconds: 2.5, holdTicks: 2,
+                                            claim: claim(quota: 3, fairBy: .user, userConcurrency: 2))
+        XCTAssertGreaterThan(results.claimersThatTook, 1, "more than one claimer took part")
+        let rows = try db.query("""
+            SELECT user_id, extract(epoch FROM processed_at)::float8, 1 FROM job_queue WHERE processed_at IS NOT NULL
+            UNION ALL
+            SELECT user_id, extract(epoch FROM completed_at)::float8, -1 FROM job_queue WHERE completed_at IS NOT NULL
+            ORDER BY 1, 2, 3
+            """).values
+        var open: [String: Int] = [:], most: [String: Int] = [:]
+        for row in rows {
+            let user = row[0] ?? ""
+            open[user, default: 0] += Int(row[2]!)!
+            most[user] = max(most[user] ?? 0, open[user]!)
+        }
+        XCTAssertGreaterThan(rows.count, 10)
+        XCTAssertLessThanOrEqual(most.values.max() ?? 0, 2, "live leases of one user at once: \(most)")
     }
 
     // MARK: Cancel

@@ -39,4 +39,13 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(JobStore.flowParameters(claim: nil, pauses: []), ["{}", "{}", "{}", "false", nil, "{}", "{}", "{}"],
                        "a tick without a claim limits nothing")
     }
+
+    /// The statements travel in the client encoding of any database, LATIN1 and SQL_ASCII too:
+    /// their text (comments included) must be ASCII.
+    func testTheRunsStatementsAreASCII() {
+        for statement in [Queries.tick, Queries.probe, Queries.cancelJobs, Queries.pauseRoute, Queries.resumeRoute,
+                          Queries.routeStates, Queries.topDueUsers, Migration.sql] {
+            XCTAssertTrue(statement.unicodeScalars.allSatisfy(\.isASCII), String(statement.prefix(80)))
+        }
+    }
 }

@@ -213,7 +213,7 @@ enum Queries {
         ),
         -- Per route, what may be taken now: nothing while paused, or while contended (its row, or
         -- '*', is held by another tick or moved on since the snapshot); else the quota, cut to
-        -- the rate's free slots (GCRA: floor((now + burst·T − max(tat, now)) / T)) and to the
+        -- the rate's free slots (GCRA: floor((now + burst*T - max(tat, now)) / T)) and to the
         -- concurrency limit less the live leases.
         gate AS MATERIALIZED (
             SELECT g.*,
@@ -281,8 +281,10 @@ enum Queries {
             WHERE u.n < f.scan AND v.user_id IS NOT NULL
               AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
         ),
-        -- Each user's oldest due jobs, as many as a fair share of the route's take (and the
-        -- user's room under the cap), locked FOR UPDATE SKIP LOCKED as any claim.
+        -- Each user's oldest due jobs, as many as round robin could give one user (the take
+        -- less one job for each other user found; at most the user's room under the cap), locked
+        -- FOR UPDATE SKIP LOCKED as any claim: at most about take^2 / 4 rows, only when fewer
+        -- users than the take have pending jobs.
         fair_pick AS MATERIALIZED (
             SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
             FROM fair_user u
@@ -293,7 +295,7 @@ enum Queries {
                 WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
                   AND q.run_at <= now()
                 ORDER BY q.created_at
-                LIMIT least(ceil(f.take::numeric / k.users)::int,
+                LIMIT least(greatest(f.take - k.users + 1, 1)::int,
                             coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), f.take))
                 FOR UPDATE SKIP LOCKED
             ) c
