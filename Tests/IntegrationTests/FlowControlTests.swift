@@ -35,6 +35,19 @@ final class FlowControlTests: IntegrationTestCase {
             """, [type ?? self.type, user, String(count)])
     }
 
+    /// A route's first claim anywhere makes its row and takes oldest first (runners that start
+    /// together would otherwise all scan from the same cursor); the fair tests start from routes
+    /// that have claimed before.
+    private func routeRows(_ types: [String]) throws {
+        for type in types {
+            try db.query("INSERT INTO process_jobs.route_state (job_type) VALUES ($1) ON CONFLICT DO NOTHING", [type])
+        }
+    }
+
+    private func users(of jobs: [ClaimedJob]) throws -> [String] {
+        try jobs.map { try db.query("SELECT coalesce(user_id, 'none') FROM job_queue WHERE id = $1", [$0.id]).values[0][0]! }
+    }
+
     // MARK: Rate
 
     func testRateHoldsJobsBackUntouchedAndSaysWhenTheNextSlotComes() throws {
@@ -181,6 +194,7 @@ final class FlowControlTests: IntegrationTestCase {
 
     /// User A queues 500 jobs, then user B 5: B's jobs come with the first claim, not after A's 500.
     func testFairSharesServeTheLateUserAtOnce() throws {
+        try routeRows([type])
         try insertJobs(500, user: "user-a")
         try insertJobs(5, user: "user-b")
         let runner = try store("host:1")
@@ -202,6 +216,7 @@ final class FlowControlTests: IntegrationTestCase {
 
     /// A user with few jobs leaves its share to the others: the claim is still full, round robin.
     func testAFairClaimIsFullWhenOneUserHasFewJobs() throws {
+        try routeRows([type])
         try insertJobs(20, user: "user-a")
         try insertJobs(2, user: "user-b")
         let result = try store("host:1").tick(outcomes: [], claim: claim(quota: 10, fairBy: .user))
@@ -209,9 +224,33 @@ final class FlowControlTests: IntegrationTestCase {
         XCTAssertEqual(users, ["user-a", "user-b", "user-a", "user-b"] + Array(repeating: "user-a", count: 6))
     }
 
+    /// A route's first claim anywhere, and a claim while another tick holds the route's row (and
+    /// so takes the next jobs of the users after the shared cursor), take oldest first: with one
+    /// job per user, a fair scan from that cursor would find only locked jobs and end the run.
+    func testAFairClaimWithoutTheRoutesCursorTakesOldestFirst() throws {
+        try insertJobs(4, user: "user-a")
+        try insertJobs(4, user: "user-b")
+        let runner = try store("host:1")
+        let first = try runner.tick(outcomes: [], claim: claim(quota: 3, fairBy: .user))
+        XCTAssertEqual(try users(of: first.claimed), ["user-a", "user-a", "user-a"], "the route's first claim")
+        XCTAssertEqual(try db.query("SELECT count(*) FROM process_jobs.route_state WHERE job_type = $1", [type]).values[0][0], "1",
+                       "and it made the route's row")
+        let other = try Connection(conninfo: databaseURL)
+        try other.query("BEGIN")
+        try other.query("SELECT 1 FROM process_jobs.route_state WHERE job_type = $1 FOR UPDATE", [type])
+        let busy = try runner.tick(outcomes: complete(first.claimed), claim: claim(quota: 3, fairBy: .user))
+        XCTAssertEqual(try users(of: busy.claimed), ["user-a", "user-b", "user-b"], "oldest first while the row is held")
+        XCTAssertEqual(busy.holds, [], "fairness alone never holds a route back")
+        try other.query("ROLLBACK")
+        try insertJobs(2, user: "user-c")
+        let fair = try runner.tick(outcomes: complete(busy.claimed), claim: claim(quota: 2, fairBy: .user))
+        XCTAssertEqual(try users(of: fair.claimed).sorted(), ["user-b", "user-c"], "round robin again with the cursor")
+    }
+
     /// With more users than a claim takes, the cursor moves on: every user is served within
     /// users / quota claims, and the jobs without a user form one group of their own.
     func testTheFairCursorServesEveryUserInTurn() throws {
+        try routeRows([type])
         for user in 0..<9 { try insertJobs(3, user: "user-\(user)") }
         try insertJobs(3, user: nil)
         let runner = try store("host:1")
@@ -234,6 +273,7 @@ final class FlowControlTests: IntegrationTestCase {
         try insertJobs(5, user: "user-a", type: "generate-aplus")
         try insertJobs(2, user: "user-b", type: "generate-image")
         let types = ["generate-image", "generate-aplus"]
+        try routeRows(types)
         let first = try store("host:1"), second = try store("host:2")
         let taken = try first.tick(outcomes: [], claim: claim(quota: 5, fairBy: .user, userConcurrency: 2, types: types))
         let users = try taken.claimed.map { try db.query("SELECT user_id FROM job_queue WHERE id = $1", [$0.id]).values[0][0]! }

@@ -219,8 +219,13 @@ enum Queries {
             SELECT g.*,
                    CASE WHEN g.blocked IS NOT NULL THEN 0 ELSE least(g.quota, g.rate_room, g.concurrency_room) END AS take
             FROM (
-                SELECT r.job_type, r.quota, r.rate_interval, r.burst,
-                       coalesce(o.fair_cursor, s.fair_cursor) AS fair_cursor,
+                SELECT r.job_type, r.quota, r.rate_interval, r.burst, o.fair_cursor,
+                       -- Fair shares need the route's cursor: a tick that could not lock the row
+                       -- (another tick is claiming this route now, from that same cursor, and
+                       -- holds the users' next jobs) claims oldest first, so it still finds work.
+                       -- So does a route's first claim anywhere, which makes its row: all the
+                       -- runners that start together would scan from the same beginning.
+                       ($19::boolean AND o.job_type IS NOT NULL) AS fair,
                        CASE WHEN p.until IS NOT NULL THEN 'paused'
                             WHEN r.quota > 0 AND r.limited AND (o.job_type IS NULL OR o.claim_seq <> s.claim_seq) THEN 'contended'
                             WHEN r.quota > 0 AND $20::int IS NOT NULL AND NOT EXISTS (
@@ -248,7 +253,7 @@ enum Queries {
         fair_route AS MATERIALIZED (
             SELECT g.job_type, g.take, g.fair_cursor,
                    g.take + (SELECT count(*) FROM user_room WHERE room = 0)::int AS scan
-            FROM gate g WHERE $19::boolean AND g.take > 0
+            FROM gate g WHERE g.fair AND g.take > 0
         ),
         fair_user (job_type, n, user_id, wrapped) AS (
             SELECT f.job_type, 1, v.user_id, v.wrapped
@@ -316,7 +321,7 @@ enum Queries {
                 LIMIT g.take
                 FOR UPDATE SKIP LOCKED
             ) c
-            WHERE NOT $19::boolean AND g.take > 0
+            WHERE NOT g.fair AND g.take > 0
         ),
         -- Round robin: a group's first job is in round 1, its second in round 2...; within a
         -- round, groups in the order of their oldest due job. Oldest first (one round) without

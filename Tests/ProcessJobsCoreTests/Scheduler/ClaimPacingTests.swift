@@ -58,4 +58,14 @@ final class ClaimPacingTests: XCTestCase {
         pacing.finished(5)
         XCTAssertFalse(pacing.mayFindWork)
     }
+
+    func testOnceClaimsAgainWhenItsClaimWasContended() {
+        var pacing = pacing(once: true)
+        pacing.claimSent(now: 0)
+        pacing.claimReturned(got: 0, asked: 32, retryAtOnce: true)
+        XCTAssertTrue(pacing.mayFindWork, "the route was held by another runner: that was not the one claim")
+        pacing.claimSent(now: 0.01)
+        pacing.claimReturned(got: 2, asked: 32, retryAtOnce: false)
+        XCTAssertFalse(pacing.mayFindWork)
+    }
 }

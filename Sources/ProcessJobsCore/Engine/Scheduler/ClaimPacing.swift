@@ -55,6 +55,9 @@ struct ClaimPacing: Sendable {
     /// The claim came back with `got` of `asked` jobs; `retryAtOnce` when another runner was
     /// claiming the same route at that moment (a contended hold): the claim is not short then.
     mutating func claimReturned(got: Int, asked: Int, retryAtOnce: Bool) {
+        // --once: a claim that found nothing only because another runner held the route is not
+        // the one claim (nor is a route's very first claim anywhere, which makes its row).
+        if once && retryAtOnce && got == 0 { claimsMade -= 1 }
         lastClaimShort = once || (got < asked && !retryAtOnce)
     }
 
