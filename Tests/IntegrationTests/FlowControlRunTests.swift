@@ -98,8 +98,9 @@ final class FlowControlRunTests: IntegrationTestCase {
                       "user B's jobs at \(positions), all before request \(bound) (oldest first would put them last)")
     }
 
-    /// (d) A 429 with Retry-After 5 answered to one runner holds that route off for another runner
-    /// that starts right after it.
+    /// (d) A 429 with Retry-After 5 answered to one runner holds that route off for another
+    /// runner that starts right after it: that one sends nothing of the route while the pause
+    /// lasts (and does not wait it out: the next run finds the route as the pause left it).
     func testTooManyRequestsPausesTheRouteForEveryRunner() throws {
         let app = try startApp()
         try app.setRules(#"[{"match": {"jobType": "generate-image"}, "times": 1, "action": {"status": 429, "headers": {"Retry-After": "5"}}}]"#)
@@ -110,15 +111,20 @@ final class FlowControlRunTests: IntegrationTestCase {
         XCTAssertEqual(refused.status, 429)
 
         try db.insertJobs("generate-image", count: 1)
-        let second = try startBinary(["run", "--log-format", "json"], environment: environment(app: app))
-        _ = finish([second])
-        let later = try jobRequests(app).dropFirst()
-        XCTAssertFalse(later.isEmpty, "the paused route is served once the pause ends")
-        for request in later {
-            XCTAssertGreaterThanOrEqual(request.time - refused.time, 4.5,
-                                        "the other runner waited out the pause the app asked for")
+        try db.insertJob("generate-aplus", payload: #"{"projectId":"p"}"#)
+        let second = try runBinary(["run", "--log-format", "json"], environment: environment(app: app))
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let duringPause = try jobRequests(app).dropFirst()
+        XCTAssertEqual(duringPause.map(\.jobType), ["generate-aplus"], "the other runner held the paused route off; other routes went on")
+        XCTAssertEqual(try db.count(where: "job_type = 'generate-image' AND status = 'pending'"), 2)
+
+        awaitCondition("the pause the app asked for to end", timeout: 15) {
+            (try? self.db.query("SELECT count(*) FROM process_jobs.route_pause WHERE paused_until > now()").values[0][0]) == "0"
         }
-        XCTAssertEqual(try db.count(where: "status = 'completed'"), 2)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince1970 - refused.time, 4.5)
+        let after = try runBinary(["run", "--log-format", "json"], environment: environment(app: app))
+        XCTAssertEqual(after.status, 0, after.stderr)
+        XCTAssertEqual(try db.count(where: "status = 'completed'"), 3, "the route is served once the pause ends")
     }
 
     /// (e) Jobs held back by a rate stay exactly as they were, and a run whose next slot comes

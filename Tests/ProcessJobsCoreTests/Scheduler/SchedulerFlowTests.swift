@@ -57,13 +57,19 @@ final class SchedulerFlowTests: XCTestCase {
         XCTAssertEqual(scheduler.next(now: 0).finished, .rateLimited(nextDueIn: 2))
     }
 
-    func testAPauseFromTheSharedStateIsAHoldToo() {
+    func testAPauseFromTheSharedStateIsAHoldButNotWaitedFor() {
         var scheduler = scheduler { $0.maxRuntime = 10 }
         _ = scheduler.next(now: 0)
         _ = scheduler.tickFinished(F.claimed([], holds: [RouteHold(type: image, reason: .paused, held: 1, nextIn: 4)]), now: 0)
         XCTAssertEqual(scheduler.pausedRoutes(now: 1), [image])
-        XCTAssertNil(scheduler.next(now: 1).finished)
-        XCTAssertEqual(scheduler.next(now: 4).claims.count, 1)
+        XCTAssertEqual(scheduler.next(now: 1).finished, .drained, "the app asked for quiet: the next run finds the route as the pause left it")
+    }
+
+    func testAPausedRouteComesBackWhileTheRunIsBusyWithOthers() {
+        var scheduler = Scheduler(settings: F.settings { $0.maxRuntime = 10 }, types: [image, "generate-aplus"], started: 0)
+        _ = scheduler.next(now: 0)
+        _ = scheduler.tickFinished(F.claimed([F.job("a1", type: "generate-aplus")], holds: [RouteHold(type: image, reason: .paused, held: 1, nextIn: 4)]), now: 0)
+        XCTAssertTrue(scheduler.next(now: 1).claims.allSatisfy { !$0.quotas.map(\.type).contains(image) })
     }
 
     func testContendedClaimsAgainAtOnce() {

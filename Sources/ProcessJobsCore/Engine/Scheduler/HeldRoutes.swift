@@ -82,9 +82,9 @@ struct HeldRoutes: Sendable {
         holds.values.contains { $0.until <= now }
     }
 
-    /// The hold that opens first after `now`.
-    func earliest(after now: Double) -> Hold? {
-        holds.values.filter { $0.until > now }.min { $0.until < $1.until }
+    /// The hold that opens first after `now` (of those not held for `excluding`).
+    func earliest(after now: Double, excluding: HoldReason? = nil) -> Hold? {
+        holds.values.filter { $0.until > now && $0.reason != excluding }.min { $0.until < $1.until }
     }
 
     /// Types held by a pause at `now` (the metrics' route gauge).

@@ -207,10 +207,11 @@ public struct Scheduler: Sendable {
     }
 
     /// Nothing is left to do now: finish, or wait for a held route whose gate opens before
-    /// --max-runtime ends (with --once, no waiting).
+    /// --max-runtime ends (with --once, no waiting). A paused route is not waited for: the app
+    /// (or an operator) asked for quiet, and the next run finds the route as the pause left it.
     private func ending(now: Double) -> SchedulerAction {
         if let reason = stop.reason { return .finish(reason) }
-        if let hold = held.earliest(after: now) {
+        if let hold = held.earliest(after: now, excluding: .paused) {
             let nextDue = StopReason.rateLimited(nextDueIn: hold.until - now)
             if settings.once {
                 if hold.timed && summary.claimed == 0 { return .finish(nextDue) }
