@@ -38,11 +38,12 @@ public final class Runner {
     public func run() throws(PostgresError) -> RunReport {
         let tripsBefore = store.roundTrips
         var reason = StopReason.drained
+        var probe = JobStore.Probe(hasWork: false, schemaVersion: 0)
         do {
             // Most timer runs find nothing: a cheap probe ends them before the tick is planned.
             // The same statement reads the schema version: an older schema lacks what the tick
             // relies on for limits across runners, so the run stops before claiming anything.
-            let probe = try store.probe(types: targets.keys.sorted(), lease: settings.lease)
+            probe = try store.probe(types: targets.keys.sorted(), lease: settings.lease)
             switch SchemaVersion.check(found: probe.schemaVersion) {
             case .older(let found, let needed):
                 reason = .schemaOutdated(found: found, needed: needed)
@@ -62,7 +63,8 @@ public final class Runner {
         }
         let now = clock.now()
         return RunReport(summary: scheduler.summary, stopReason: reason, seconds: now - started,
-                         roundTrips: store.roundTrips - tripsBefore, pausedRoutes: scheduler.pausedRoutes(now: now))
+                         roundTrips: store.roundTrips - tripsBefore, pausedRoutes: scheduler.pausedRoutes(now: now),
+                         foundNothing: !probe.hasWork, nextDueIn: probe.hasWork ? nil : probe.nextDueIn)
     }
 
     private func loop() throws(PostgresError) -> StopReason {
