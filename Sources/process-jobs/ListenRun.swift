@@ -112,6 +112,10 @@ struct ListenRun {
                 let runner = Runner(store: JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure),
                                     transport: transport, settings: burstSettings, targets: configuration.targets,
                                     credentials: credentials, stop: stop, log: log)
+                runner.reconnect = { () throws(PostgresError) -> any TickStore in
+                    connection = try common.open(stop: stop)
+                    return JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
+                }
                 let report = try runner.run()
                 totals.add(report, now: watch.seconds(), wallNow: Date().timeIntervalSince1970)
                 if report.summary.claimed > 0 || report.summary.rescued > 0 {

@@ -7,23 +7,6 @@ import XCTest
 /// the test app. Bounds here only fail when the mechanism is broken (a job found by the backstop
 /// poll instead of the notification takes --poll-interval, 30 s).
 final class ListenRunTests: IntegrationTestCase {
-    /// Starts a listener and waits until it says it is listening.
-    func startListener(app: TestApp, _ extra: [String] = [], environment extraEnvironment: [String: String] = [:]) throws -> Child {
-        var env = environment(app: app)
-        env.merge(extraEnvironment) { $1 }
-        let child = try startBinary(["run", "--listen", "--log-format", "json"] + extra, environment: env)
-        addTeardownBlock {
-            if child.isRunning { child.signal(SIGKILL) }
-            _ = child.wait(timeout: 10)
-            child.cleanUp()
-        }
-        awaitCondition("the listener is listening", timeout: 30) {
-            child.stderr.contains("\"msg\":\"listening\"") || !child.isRunning
-        }
-        XCTAssertTrue(child.isRunning, child.stderr)
-        return child
-    }
-
     func testAJobInsertedWhileTheListenerIdlesIsPostedWithinASecond() throws {
         let app = try startApp()
         let listener = try startListener(app: app, ["--poll-interval", "30s"])
@@ -87,12 +70,91 @@ final class ListenRunTests: IntegrationTestCase {
         }
     }
 
+    func testSystemdHearsReadyWatchdogAndStatus() throws {
+        let path = NSTemporaryDirectory() + "pj-notify-\(UUID().uuidString.prefix(8))"
+        let socket = try NotifySocket(path: path)
+        let app = try startApp()
+        // WatchdogSec=2s: WATCHDOG=1 every second.
+        let listener = try startListener(app: app, environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"])
+        var messages: [String] = []
+        awaitCondition("READY=1, a STATUS= and two WATCHDOG=1", timeout: 10) {
+            messages += socket.receive()
+            return messages.contains { $0.hasPrefix("READY=1") } && messages.filter { $0 == "WATCHDOG=1" }.count >= 2
+                && messages.contains { $0.hasPrefix("STATUS=listening; last minute:") }
+        }
+        let id = try db.insertJob("generate-image")
+        awaitCondition("completed") { (try? db.job(id).status) == "completed" }
+        awaitCondition("STATUS= counts the job", timeout: 10) {
+            messages += socket.receive()
+            return messages.contains { $0.hasPrefix("STATUS=listening; last minute: 1 claimed, 1 completed") }
+        }
+        listener.signal(SIGTERM)
+        XCTAssertEqual(listener.wait(timeout: 10), 0, listener.stderr)
+        messages += socket.receive()
+        XCTAssertTrue(messages.last?.hasPrefix("STOPPING=1") == true, "\(messages.suffix(3))")
+    }
+
     func testOnceOrEveryWithListenIsAUsageError() throws {
         for extra in [["--once"], ["--every", "1s"]] {
             let result = try runBinary(["run", "--listen"] + extra, environment: ["DATABASE_URL": databaseURL,
                                                                                  "SUPABASE_SERVICE_ROLE_KEY": "k"])
             XCTAssertEqual(result.status, 64, result.stderr)
             XCTAssertTrue(result.stderr.contains("--listen"), result.stderr)
+        }
+    }
+}
+
+extension IntegrationTestCase {
+    /// Starts a listener and waits until it says it is listening. An empty value in
+    /// `extraEnvironment` unsets the variable.
+    func startListener(app: TestApp, _ extra: [String] = [], environment extraEnvironment: [String: String] = [:]) throws -> Child {
+        var env = environment(app: app)
+        env.merge(extraEnvironment) { $1 }
+        env = env.filter { !$0.value.isEmpty }
+        let child = try startBinary(["run", "--listen", "--log-format", "json"] + extra, environment: env)
+        addTeardownBlock {
+            if child.isRunning { child.signal(SIGKILL) }
+            _ = child.wait(timeout: 10)
+            child.cleanUp()
+        }
+        awaitCondition("the listener is listening", timeout: 30) {
+            child.stderr.contains("\"msg\":\"listening\"") || !child.isRunning
+        }
+        XCTAssertTrue(child.isRunning, child.stderr)
+        return child
+    }
+}
+
+/// A datagram socket standing in for systemd's $NOTIFY_SOCKET.
+final class NotifySocket {
+    private let descriptor: Int32
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw TestAppError(message: "bind \(path): errno \(errno)") }
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(path)
+    }
+
+    /// Every message waiting, without blocking.
+    func receive() -> [String] {
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            guard count > 0 else { return messages }
+            messages.append(String(decoding: buffer[0..<count], as: UTF8.self))
         }
     }
 }
