@@ -116,6 +116,13 @@ struct ListenRun {
                     connection = try common.open(stop: stop)
                     return JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
                 }
+                // Notifications during the burst: read only while connected (reconnecting is
+                // the loop's, between bursts, where a pooler found on the way is an exit).
+                runner.notifications = (descriptor: { listener.descriptor }, take: {
+                    guard listener.descriptor != nil, let event = try? listener.service() else { return false }
+                    if case .notified = event { return true }
+                    return false
+                })
                 let report = try runner.run()
                 totals.add(report, now: watch.seconds(), wallNow: Date().timeIntervalSince1970)
                 if report.summary.claimed > 0 || report.summary.rescued > 0 {

@@ -22,6 +22,9 @@ public final class Runner {
     /// the database is still unreachable); meanwhile requests go on, their outcomes wait, and
     /// they are written after the reconnect. Nil: a database error ends the run (the timer's way).
     public var reconnect: (() throws(PostgresError) -> any TickStore)?
+    /// Listen mode: the listening connection's socket (nil while it is down), watched while no
+    /// tick is out, and what reads it: true when a job became due, so the run claims at once.
+    public var notifications: (descriptor: () -> Int32?, take: () -> Bool)?
 
     public init(store: any TickStore, transport: any Transport, settings: RunSettings, targets: [String: String],
                 credentials: Credentials, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
@@ -153,11 +156,14 @@ public final class Runner {
         var timeout = max(0, (wake ?? now + 1) - now)
         // Recording and claiming wait for the tick out; its deadline does not.
         if scheduler.tickOut, let left = store.secondsLeft { timeout = min(timeout, left) }
-        let completions = transport.wait(timeout: timeout, watching: scheduler.tickOut ? store.socket : nil)
+        let listening = scheduler.tickOut ? nil : notifications?.descriptor()
+        let completions = transport.wait(timeout: timeout, watching: scheduler.tickOut ? store.socket : listening)
         for completion in completions {
             perform(scheduler.answered(tag: completion.tag, exchange: completion.exchange, seconds: completion.seconds,
                                        now: clock.now(), wallNow: WallClock.now()))
         }
+        // Read whenever it was watched, so a readable socket never makes the next wait return at once.
+        if listening != nil, notifications?.take() == true { scheduler.notified() }
         return nil
     }
 

@@ -170,6 +170,12 @@ public struct Scheduler: Sendable {
         return actions
     }
 
+    /// Listen mode: a notification said a job became due; the next claim goes out as soon as
+    /// there is room, without the idle interval a short claim otherwise waits.
+    public mutating func notified() {
+        pacing.notified()
+    }
+
     /// The connection was lost with a tick out (listen mode, which reconnects): its outcomes wait
     /// again, to go with the first tick after the reconnect, where the lease fences out any whose
     /// job was rescued meanwhile. A claim it carried counts as having found nothing here, but not
