@@ -137,6 +137,8 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
             PERFORM pg_notify('process_jobs', '');
+        ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
+            PERFORM pg_notify('process_jobs', 'later');
         END IF;
     ELSIF EXISTS (SELECT 1 FROM new_jobs n
                   WHERE n.status = 'pending' AND n.run_at <= now()

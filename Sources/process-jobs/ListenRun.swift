@@ -103,6 +103,20 @@ struct ListenRun {
         var nextWatchdog = 0.0
         var nextMetrics = watch.seconds() + options.metricsInterval
         var nextStatus = 0.0
+        /// The loop is turning: for /healthz, systemd's watchdog and STATUS=. Called between bursts
+        /// and at every turn of a burst's driver (a busy listener may stay in one burst for long).
+        func alive() {
+            let now = watch.seconds()
+            heartbeat.beat(at: now)
+            if let interval = notifier.watchdogInterval, now >= nextWatchdog {
+                notifier.watchdog()
+                nextWatchdog = now + interval
+            }
+            if notifier.isActive, now >= nextStatus {
+                notifier.status(totals.status(now: now))
+                nextStatus = now + 1
+            }
+        }
         let loop = ListenLoop(listener: listener, stop: stop, pollInterval: options.pollInterval,
                               maxRuntime: settings.maxRuntime, log: log)
         let hooks = ListenLoop.Hooks(
@@ -123,6 +137,7 @@ struct ListenRun {
                     if case .notified = event { return true }
                     return false
                 })
+                runner.everyTurn = alive
                 let report = try runner.run()
                 totals.add(report, now: watch.seconds(), wallNow: Date().timeIntervalSince1970)
                 if report.summary.claimed > 0 || report.summary.rescued > 0 {
@@ -143,24 +158,16 @@ struct ListenRun {
                 connection = try common.open(stop: stop)
             },
             reload: { credentials = reload(credentials) },
-            turned: { _ in
+            turned: { loopNow in
                 let now = watch.seconds()
-                heartbeat.beat(at: now)
-                if let interval = notifier.watchdogInterval, now >= nextWatchdog {
-                    notifier.watchdog()
-                    nextWatchdog = now + interval
-                }
-                if notifier.isActive, now >= nextStatus {
-                    notifier.status(totals.status(now: now))
-                    nextStatus = now + 1
-                }
+                alive()
                 if wantsMetrics, now >= nextMetrics {
                     refreshMetrics(queue: true)
                     nextMetrics = now + options.metricsInterval
                 }
                 // The loop turns at least once a poll interval; the watchdog and metrics may need it sooner.
                 let wanted = [notifier.watchdogInterval.map { _ in nextWatchdog }, wantsMetrics ? nextMetrics : nil].compactMap { $0 }.min()
-                return wanted.map { $0 - now }
+                return wanted.map { loopNow + ($0 - now) }
             })
         let reason: StopReason
         do {

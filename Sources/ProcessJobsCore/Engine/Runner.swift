@@ -25,6 +25,9 @@ public final class Runner {
     /// Listen mode: the listening connection's socket (nil while it is down), watched while no
     /// tick is out, and what reads it: true when a job became due, so the run claims at once.
     public var notifications: (descriptor: () -> Int32?, take: () -> Bool)?
+    /// Called at every turn of the driver (listen mode: the health check's heartbeat, systemd's
+    /// watchdog), at least once a second: a run that keeps working is a loop that turns.
+    public var everyTurn: (() -> Void)?
 
     public init(store: any TickStore, transport: any Transport, settings: RunSettings, targets: [String: String],
                 credentials: Credentials, stop: StopSignal?, log: Logger, observer: @escaping (RunProgress) -> Void = { _ in }) {
@@ -100,6 +103,7 @@ public final class Runner {
     /// nothing left in flight ends the run with the error: the outcomes not written are named.
     private func waitOut(_ error: PostgresError, policy: ReconnectPolicy) throws(PostgresError) -> (error: PostgresError, policy: ReconnectPolicy)? {
         var policy = policy
+        everyTurn?()
         if let stop {
             perform(scheduler.signals(stops: stop.received(), hangups: stop.hangups(), now: clock.now()))
         }
@@ -125,6 +129,7 @@ public final class Runner {
 
     /// One turn of the loop: a reason when the run is over.
     private func turn() throws(PostgresError) -> StopReason? {
+        everyTurn?()
         if let stop {
             perform(scheduler.signals(stops: stop.received(), hangups: stop.hangups(), now: clock.now()))
         }

@@ -94,6 +94,31 @@ final class ListenRunTests: IntegrationTestCase {
         XCTAssertTrue(messages.last?.hasPrefix("STOPPING=1") == true, "\(messages.suffix(3))")
     }
 
+    /// CPU seconds the process has used (utime + stime from /proc).
+    private func cpuSeconds(_ child: Child) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(child.process.processIdentifier)/stat", encoding: .utf8)
+        let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
+        return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Idle with every timer on (poll, metrics, watchdog, health server), the listener sleeps:
+    /// a loop that spun would use the whole window.
+    func testAnIdleListenerSleeps() throws {
+        let path = NSTemporaryDirectory() + "pj-notify-\(UUID().uuidString.prefix(8))"
+        let socket = try NotifySocket(path: path)
+        let app = try startApp()
+        let listener = try startListener(app: app, ["--poll-interval", "1s", "--metrics-interval", "1s",
+                                                    "--http", "127.0.0.1:\(Fault.freePort())",
+                                                    "--metrics-file", NSTemporaryDirectory() + "pj-listen-\(UUID()).prom"],
+                                         environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"])
+        let before = try cpuSeconds(listener)
+        usleep(3_000_000)  // the measurement window itself
+        let used = try cpuSeconds(listener) - before
+        XCTAssertLessThan(used, 0.3, "an idle listener used \(used) s of CPU in 3 s")
+        XCTAssertGreaterThanOrEqual(socket.receive().filter { $0 == "WATCHDOG=1" }.count, 4, "the watchdog kept coming")
+        XCTAssertTrue(listener.isRunning)
+    }
+
     func testOnceOrEveryWithListenIsAUsageError() throws {
         for extra in [["--once"], ["--every", "1s"]] {
             let result = try runBinary(["run", "--listen"] + extra, environment: ["DATABASE_URL": databaseURL,
