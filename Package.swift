@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "process-jobs",
             dependencies: [
-                "ProcessJobsCore", "CurlTransport", "PostgresClient",
+                "ProcessJobsCore", "CurlTransport", "PostgresClient", "HealthServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,5 @@
--- process-jobs schema migration 3: upgrades the original job_queue table in place,
--- and adds flow control's shared state (schema process_jobs).
+-- process-jobs schema migration 4: upgrades the original job_queue table in place,
+-- adds flow control's shared state (schema process_jobs) and the trigger listeners wake on.
 -- Additive and idempotent: it adds only what is missing (no table lock when nothing is),
 -- keeps rows in every state as they are, and redefines the Edge Function's four functions so
 -- that the old Edge Function can keep running beside process-jobs until it is switched off.
@@ -121,12 +121,46 @@ BEGIN
             EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA process_jobs FROM %I', api_role);
         END IF;
     END LOOP;
-    IF NOT EXISTS (SELECT FROM process_jobs.schema_version WHERE version >= 3) THEN
-        INSERT INTO process_jobs.schema_version (version) VALUES (3)
+    IF NOT EXISTS (SELECT FROM process_jobs.schema_version WHERE version >= 4) THEN
+        INSERT INTO process_jobs.schema_version (version) VALUES (4)
         ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, migrated_at = now();
     END IF;
 END
 $migration$;
+
+-- Listen mode (`run --listen`): a notification on channel process_jobs when a job becomes
+-- due now; statement-level, so a bulk insert sends one. The function is replaced, the
+-- triggers are created only when missing.
+CREATE OR REPLACE FUNCTION process_jobs_notify_due() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
+            PERFORM pg_notify('process_jobs', '');
+        ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
+            PERFORM pg_notify('process_jobs', 'later');
+        END IF;
+    ELSIF EXISTS (SELECT 1 FROM new_jobs n
+                  WHERE n.status = 'pending' AND n.run_at <= now()
+                    AND NOT EXISTS (SELECT 1 FROM old_jobs o
+                                    WHERE o.id = n.id AND o.status = 'pending' AND o.run_at <= now())) THEN
+        PERFORM pg_notify('process_jobs', '');
+    END IF;
+    RETURN NULL;
+END $$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_inserted') THEN
+        CREATE TRIGGER job_queue_notify_inserted AFTER INSERT ON job_queue
+            REFERENCING NEW TABLE AS new_jobs
+            FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due();
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_updated') THEN
+        CREATE TRIGGER job_queue_notify_updated AFTER UPDATE ON job_queue
+            REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+            FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due();
+    END IF;
+END $$;
 
 -- The Edge Function's four functions, same signatures, made safe to run beside process-jobs
 -- during the cut-over (docs/supabase.md has the SQL that restores the original bodies).

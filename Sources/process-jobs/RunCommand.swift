@@ -61,6 +61,16 @@ struct RunCommand: ParsableCommand {
     var every: String?
     @Option(name: .customLong("for"), parsing: .unconditional, help: ArgumentHelp("With --every: stop starting runs after this long (e.g. 55s for cron); default: until stopped.", valueName: "duration"))
     var window: String?
+    @Flag(help: "Stay running: claim as soon as a job becomes due (LISTEN on channel process_jobs), at the next run_at or lease expiry, and every --poll-interval (docs/listen.md).")
+    var listen = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --listen: claim at least this often, for anything a notification missed (default 30s).", valueName: "duration"))
+    var pollInterval: String?
+    @Option(help: ArgumentHelp("With --listen: LISTEN on this session connection while claims go through --database-url (default: $PROCESS_JOBS_LISTEN_DATABASE_URL, else the main connection).", valueName: "url"))
+    var listenDatabaseURL: String?
+    @Option(help: ArgumentHelp("With --listen: serve /metrics and /healthz on ADDR:PORT (needs libmicrohttpd).", valueName: "addr:port"))
+    var http: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --listen: rewrite --metrics-file this often (default 15s).", valueName: "duration"))
+    var metricsInterval: String?
     @Option(help: .hidden)
     var seed: UInt64?
     @Flag(help: "Show what would be claimed now (ids, types, targets); claim, send and change nothing.")
@@ -81,7 +91,23 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        var typed = ListenOptions.Typed()
+        typed.listen = listen
+        typed.once = once
+        typed.every = every
+        typed.pollInterval = pollInterval
+        typed.metricsInterval = metricsInterval
+        typed.http = http
+        typed.listenDatabaseURL = listenDatabaseURL
+        let listenOptions: ListenOptions?
+        do {
+            listenOptions = try ListenOptions.resolve(typed, environment: environment,
+                                                      main: common.databaseURL ?? environment["DATABASE_URL"])
+        } catch {
+            throw ExitStatus.from(error)
+        }
         if dryRun {
+            if listen { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --listen") }
             // Needs no token: nothing is sent.
             if every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
             return try DryRun.show(configuration, connection: common.connect())
@@ -100,6 +126,14 @@ struct RunCommand: ParsableCommand {
             schedule = try RepeatSchedule.parse(every: every, window: window)
         } catch {
             throw ExitStatus.from(error)
+        }
+        if let listenOptions {
+            var settings = configuration.settings
+            // A listener runs until stopped: only an explicit --max-runtime ends it.
+            if maxRuntime == nil { settings.maxRuntime = nil }
+            return try ListenRun(options: listenOptions, configuration: configuration, settings: settings, credentials: credentials,
+                                 metricsFile: metricsFile, common: common, log: log, environment: environment,
+                                 reload: { reloaded($0, configuration: configuration, environment: environment, log: log) }).run()
         }
         let metrics = try MetricsRecorder(path: metricsFile, types: configuration.targets.keys.sorted(),
                                           lease: configuration.settings.lease, log: log)
@@ -151,7 +185,7 @@ struct RunCommand: ParsableCommand {
 
     /// SIGHUP in repeat mode: the token and signing secret files read again for the next run. A file that became
     /// unusable keeps the tokens in use, with an error in the log, rather than stopping the loop.
-    private func reloaded(_ current: Credentials, configuration: RunConfiguration, environment: [String: String],
+    func reloaded(_ current: Credentials, configuration: RunConfiguration, environment: [String: String],
                           log: Logger) -> Credentials {
         do {
             let fresh = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,

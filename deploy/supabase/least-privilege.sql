@@ -61,6 +61,10 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA process_jobs GRANT SELECT, INSERT, UPDATE ON 
 DROP POLICY IF EXISTS process_jobs_all_rows ON job_queue;
 CREATE POLICY process_jobs_all_rows ON job_queue FOR ALL TO process_jobs USING (true) WITH CHECK (true);
 
+-- Listen mode (`run --listen`): LISTEN and NOTIFY need no privilege, and the trigger `migrate`
+-- installs on job_queue fires with whatever role changes a row (PostgreSQL checks EXECUTE on a
+-- trigger function only when the trigger is created, by the table's owner): nothing to grant.
+
 -- Optional: the old Edge Function's functions are not used by process-jobs; nothing to grant.
 -- To remove the role again:
 --   DROP POLICY IF EXISTS process_jobs_all_rows ON job_queue;

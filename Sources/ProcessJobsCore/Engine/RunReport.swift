@@ -71,13 +71,20 @@ public struct RunReport: Sendable {
     public let roundTrips: Int
     /// Routes paused when the run ended (by the app's answers or the shared route state).
     public let pausedRoutes: Set<String>
+    /// The run found nothing to do at its probe; then `nextDueIn` is the probe's: seconds until
+    /// a job becomes due or a lease expires (nil: nothing scheduled).
+    public let foundNothing: Bool
+    public let nextDueIn: Double?
 
-    public init(summary: RunSummary, stopReason: StopReason, seconds: Double, roundTrips: Int, pausedRoutes: Set<String> = []) {
+    public init(summary: RunSummary, stopReason: StopReason, seconds: Double, roundTrips: Int, pausedRoutes: Set<String> = [],
+                foundNothing: Bool = false, nextDueIn: Double? = nil) {
         self.summary = summary
         self.stopReason = stopReason
         self.seconds = seconds
         self.roundTrips = roundTrips
         self.pausedRoutes = pausedRoutes
+        self.foundNothing = foundNothing
+        self.nextDueIn = nextDueIn
     }
 }
 

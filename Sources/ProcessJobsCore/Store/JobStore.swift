@@ -97,10 +97,14 @@ public final class JobStore {
         public var hasWork: Bool
         /// process_jobs.schema_version as `migrate` recorded it (0: none); see SchemaVersion.check.
         public var schemaVersion: Int
+        /// Seconds until a job of the run's types becomes due or a lease expires (nil: nothing
+        /// is scheduled): how long a listener may sleep before it must claim again.
+        public var nextDueIn: Double?
 
-        public init(hasWork: Bool, schemaVersion: Int) {
+        public init(hasWork: Bool, schemaVersion: Int, nextDueIn: Double? = nil) {
             self.hasWork = hasWork
             self.schemaVersion = schemaVersion
+            self.nextDueIn = nextDueIn
         }
     }
 
@@ -108,7 +112,8 @@ public final class JobStore {
     /// process_jobs.schema_version fails it with SQLSTATE 42P01 (undefined_table).
     public func probe(types: [String], lease: Double) throws(PostgresError) -> Probe {
         let row = try connection.query(Queries.probe, [PostgresArray.literal(types), String(lease)]).values.first
-        return Probe(hasWork: row?[0] == "t", schemaVersion: row?[1].flatMap { Int($0) } ?? 0)
+        return Probe(hasWork: row?[0] == "t", schemaVersion: row?[1].flatMap { Int($0) } ?? 0,
+                     nextDueIn: row?[2].flatMap { Double($0) })
     }
 
     /// Writes `outcomes` and, when `claim` is given, rescues and claims, all in one statement,

@@ -13,7 +13,9 @@ enum ListenQueries {
     /// Statement-level, over transition tables: a bulk INSERT of 100,000 rows fires it once and
     /// sends one notification (the EXISTS stops at the first due row), where a row-level
     /// trigger would run 100,000 times. The payload is empty: a listener only needs to know
-    /// that claiming may find something; the claim decides what.
+    /// that claiming may find something; the claim decides what. An INSERT of jobs due only
+    /// later (scheduled by the app) notifies with payload 'later': a listener's probe then
+    /// learns the earliest run_at and it sleeps until then, not until its backstop poll.
     ///
     /// Concurrency: NOTIFY is delivered at commit, so a listener woken by it sees the rows; a
     /// rolled-back statement notifies nobody; notifications of one transaction are merged. The
@@ -27,6 +29,8 @@ enum ListenQueries {
             IF TG_OP = 'INSERT' THEN
                 IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
                     PERFORM pg_notify('process_jobs', '');
+                ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
+                    PERFORM pg_notify('process_jobs', 'later');
                 END IF;
             ELSIF EXISTS (SELECT 1 FROM new_jobs n
                           WHERE n.status = 'pending' AND n.run_at <= now()

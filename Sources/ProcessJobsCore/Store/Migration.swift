@@ -212,6 +212,11 @@ public enum Migration {
             END IF;
         END
         $migration$;
+
+        -- Listen mode (`run --listen`): a notification on channel process_jobs when a job becomes
+        -- due now; statement-level, so a bulk insert sends one. The function is replaced, the
+        -- triggers are created only when missing.
+        \(ListenQueries.trigger)
         """
 
     /// Everything that changes the schema.
@@ -225,7 +230,7 @@ public enum Migration {
 
     public static let sql = """
         -- process-jobs schema migration \(SchemaVersion.current): upgrades the original job_queue table in place,
-        -- and adds flow control's shared state (schema process_jobs).
+        -- adds flow control's shared state (schema process_jobs) and the trigger listeners wake on.
         -- Additive and idempotent: it adds only what is missing (no table lock when nothing is),
         -- keeps rows in every state as they are, and redefines the Edge Function's four functions so
         -- that the old Edge Function can keep running beside process-jobs until it is switched off.

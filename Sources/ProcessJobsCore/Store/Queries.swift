@@ -5,7 +5,10 @@ enum Queries {
     /// so a runner finds out in the same round trip whether it may use the schema at all; with
     /// no process_jobs.schema_version (a schema older than flow control) the statement fails with
     /// 42P01. The timer's common answer is no work, and this costs a fresh connection far less
-    /// than planning the tick. $1 job types, $2 lease seconds.
+    /// than planning the tick. $1 job types, $2 lease seconds. The third column is the seconds
+    /// until the next job of the types becomes due or the next lease expires (NULL: none), so a
+    /// listener sleeps until then without a round trip of its own; both minima read only the
+    /// unfinished rows (the partial claim and lease indexes), not the whole table.
     /// Read-only: safe at any time; a job that becomes due just after is the next run's.
     static let probe = """
         SELECT EXISTS (
@@ -17,7 +20,12 @@ enum Queries {
                      AND (locked_until < now()
                           OR (locked_until IS NULL
                               AND coalesce(processed_at, created_at, '-infinity') < now() - make_interval(secs => $2)))),
-               (SELECT coalesce(max(version), 0) FROM process_jobs.schema_version)
+               (SELECT coalesce(max(version), 0) FROM process_jobs.schema_version),
+               extract(epoch FROM least(
+                   (SELECT min(run_at) FROM job_queue
+                    WHERE status = 'pending' AND job_type = ANY($1::text[]) AND run_at > now()),
+                   (SELECT min(locked_until) FROM job_queue
+                    WHERE status = 'processing' AND locked_until >= now())) - now())
         """
 
     /// One round trip per tick: record finished attempts, rescue expired leases, claim due jobs.

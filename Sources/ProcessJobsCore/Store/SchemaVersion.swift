@@ -5,7 +5,8 @@
 public enum SchemaVersion {
     /// 2: run_at, leases, result, the claim and lease indexes. 3: flow control (process_jobs
     /// schema: schema_version, route_state, route_pause; job_queue.cancelled_at; the fair-claim index).
-    public static let current = 3
+    /// 4: the trigger that notifies channel process_jobs when a job becomes due (`run --listen`).
+    public static let current = 4
 
     public static func check(found: Int) -> SchemaCheck {
         if found < current { return .older(found: found, needed: current) }

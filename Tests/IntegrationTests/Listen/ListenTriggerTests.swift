@@ -48,9 +48,10 @@ final class ListenTriggerTests: IntegrationTestCase {
         XCTAssertEqual(try notificationsSoFar().count, 1)
     }
 
-    func testAnInsertForLaterDoesNotNotify() throws {
+    /// A scheduled job: listeners hear 'later', so their next probe learns its run_at.
+    func testAnInsertForLaterNotifiesLater() throws {
         _ = try insertJob(runAt: "now() + interval '1 hour'")
-        XCTAssertEqual(try notificationsSoFar(), [])
+        XCTAssertEqual(try notificationsSoFar().map(\.payload), ["later"])
     }
 
     func testAnUpdateBackToPendingNotifies() throws {

@@ -24,6 +24,20 @@ final class ClaimPacingTests: XCTestCase {
         XCTAssertFalse(pacing.wantsClaim(now: 0, inFlight: 16, queued: 9), "7 free: wait")
     }
 
+    func testANotificationAfterAShortClaimClaimsAtOnce() {
+        var pacing = pacing()
+        pacing.claimSent(now: 10)
+        pacing.claimReturned(got: 1, asked: 32, retryAtOnce: false)
+        XCTAssertFalse(pacing.mayFindWork)
+        XCTAssertFalse(pacing.wantsClaim(now: 10.01, inFlight: 1, queued: 0), "short claim, request in flight: the idle interval")
+        pacing.notified()
+        XCTAssertTrue(pacing.mayFindWork)
+        XCTAssertTrue(pacing.wantsClaim(now: 10.01, inFlight: 1, queued: 0), "a job became due: no idle interval")
+        pacing.claimSent(now: 10.02)
+        pacing.claimReturned(got: 1, asked: 31, retryAtOnce: false)
+        XCTAssertFalse(pacing.wantsClaim(now: 10.03, inFlight: 2, queued: 0), "the notification was used up by that claim")
+    }
+
     func testAfterAShortClaimWaitsForAnAnswerAndThenTheIdleInterval() {
         var pacing = pacing()
         XCTAssertTrue(pacing.rescues)

@@ -46,6 +46,23 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(scheduler.summary.byType["generate-image"]?[.completed], 2)
     }
 
+    /// Listen mode: the connection lost with a tick out; its outcomes go with the next tick.
+    func testALostTickKeepsItsOutcomesForTheNextOne() throws {
+        var scheduler = scheduler()
+        _ = scheduler.next(now: 0)
+        _ = scheduler.tickFinished(F.claimed(F.jobs(2)), now: 0)
+        answerAll(&scheduler, scheduler.next(now: 0), now: 1)
+        let lost = try XCTUnwrap(scheduler.next(now: 1).ticks.first)
+        XCTAssertEqual(lost.outcomes.count, 2)
+        scheduler.tickLost(now: 2)
+        XCTAssertFalse(scheduler.tickOut)
+        let again = try XCTUnwrap(scheduler.next(now: 3).ticks.first, "the outcomes are due again")
+        XCTAssertEqual(again.outcomes.map(\.job.id), lost.outcomes.map(\.job.id))
+        XCTAssertNotNil(again.claim, "the lost claim found nothing as far as the run knows: look again")
+        _ = scheduler.tickFinished(F.recorded(again.outcomes), now: 3.1)
+        XCTAssertEqual(scheduler.summary.completed, 2)
+    }
+
     func testAnOutcomeTheDatabaseRefusedIsALostLease() {
         var scheduler = scheduler()
         _ = scheduler.next(now: 0)

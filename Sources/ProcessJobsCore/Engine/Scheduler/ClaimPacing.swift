@@ -16,6 +16,8 @@ struct ClaimPacing: Sendable {
     private(set) var lastClaimTime = 0.0
     /// Answers (and failure jobs of a claimed type) since the last claim went out.
     private(set) var finishedSinceClaim = 0
+    /// Listen mode: a notification said a job became due since the last claim went out.
+    private(set) var notifiedSinceClaim = false
 
     init(settings: RunSettings) {
         batchSize = settings.batchSize
@@ -33,13 +35,14 @@ struct ClaimPacing: Sendable {
     /// answers have arrived since.
     var mayFindWork: Bool {
         if once { return claimsMade == 0 }
-        return claimsMade == 0 || !lastClaimShort || finishedSinceClaim > 0
+        return claimsMade == 0 || !lastClaimShort || finishedSinceClaim > 0 || notifiedSinceClaim
     }
 
     /// Whether to claim now, given what is in flight and queued (route quotas aside).
     func wantsClaim(now: Double, inFlight: Int, queued: Int) -> Bool {
         guard limit(inFlight: inFlight, queued: queued) >= max(1, min(batchSize, concurrency) / 2) else { return false }
-        return !(lastClaimShort && inFlight > 0 && now - lastClaimTime < idleClaimInterval)
+        // A notification is news the idle interval exists to wait for: claim at once.
+        return notifiedSinceClaim || !(lastClaimShort && inFlight > 0 && now - lastClaimTime < idleClaimInterval)
     }
 
     /// The first claim also rescues expired leases.
@@ -50,6 +53,12 @@ struct ClaimPacing: Sendable {
         lastClaimTime = now
         // Answers from here on may queue work this claim's snapshot cannot see.
         finishedSinceClaim = 0
+        notifiedSinceClaim = false
+    }
+
+    /// A job became due (listen mode's notification).
+    mutating func notified() {
+        notifiedSinceClaim = true
     }
 
     /// The claim came back with `got` of `asked` jobs; `retryAtOnce` when another runner was

@@ -170,6 +170,23 @@ public struct Scheduler: Sendable {
         return actions
     }
 
+    /// Listen mode: a notification said a job became due; the next claim goes out as soon as
+    /// there is room, without the idle interval a short claim otherwise waits.
+    public mutating func notified() {
+        pacing.notified()
+    }
+
+    /// The connection was lost with a tick out (listen mode, which reconnects): its outcomes wait
+    /// again, to go with the first tick after the reconnect, where the lease fences out any whose
+    /// job was rescued meanwhile. A claim it carried counts as having found nothing here, but not
+    /// as short: jobs it may have taken stay leased until the lease brings them back.
+    public mutating func tickLost(now: Double) {
+        guard let lost = tick else { return }
+        tick = nil
+        for outcome in lost.outcomes { records.add(outcome, now: now) }
+        if let claim = lost.claim { pacing.claimReturned(got: 0, asked: claim.limit, retryAtOnce: true) }
+    }
+
     /// The database failed: the ids of jobs whose outcome will not be written (they stay
     /// leased), given the tags of the requests the driver cut.
     public func unwritten(cut tags: [Int]) -> [String] {

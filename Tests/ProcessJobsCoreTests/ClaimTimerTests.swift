@@ -1,0 +1,47 @@
+import XCTest
+@testable import ProcessJobsCore
+
+final class ClaimTimerTests: XCTestCase {
+    func testClaimsAtStartThenSleepsUntilTheBackstopPoll() {
+        var timer = ClaimTimer(pollInterval: 30, now: 100)
+        XCTAssertTrue(timer.due(now: 100), "the first claim goes out at once")
+        timer.burstEnded(.foundNothing(nextDueIn: nil), now: 100.5)
+        XCTAssertFalse(timer.due(now: 130.4))
+        XCTAssertTrue(timer.due(now: 130.5))
+        XCTAssertEqual(timer.timeout(now: 110.5), 20, accuracy: 1e-9)
+    }
+
+    func testWakesAtTheNextKnownRunAtWhenItComesBeforeThePoll() {
+        var timer = ClaimTimer(pollInterval: 30, now: 0)
+        timer.burstEnded(.foundNothing(nextDueIn: 2), now: 10)
+        XCTAssertFalse(timer.due(now: 12))
+        XCTAssertTrue(timer.due(now: 12 + ClaimTimer.slack))
+        timer.burstEnded(.foundNothing(nextDueIn: 3600), now: 20)
+        XCTAssertEqual(timer.next, 50, accuracy: 1e-9, "a run_at beyond the poll waits for the poll")
+        timer.burstEnded(.held(nextDueIn: 1.5), now: 60)
+        XCTAssertEqual(timer.next, 61.5 + ClaimTimer.slack, accuracy: 1e-9, "a held route's gate opening")
+    }
+
+    func testANotificationOrABurstThatWorkedClaimsAtOnce() {
+        var timer = ClaimTimer(pollInterval: 30, now: 0)
+        timer.burstEnded(.foundNothing(nextDueIn: nil), now: 1)
+        timer.notified(now: 5)
+        XCTAssertTrue(timer.due(now: 5))
+        timer.burstEnded(.worked, now: 6)
+        XCTAssertTrue(timer.due(now: 6), "what arrived during the burst is looked for at once")
+    }
+
+    func testTheAppUnreachableOpensTheCircuitNotificationsIncluded() {
+        var timer = ClaimTimer(pollInterval: 1, circuitPause: 30, now: 0)
+        timer.burstEnded(.appUnreachable, now: 10)
+        XCTAssertEqual(timer.circuitOpenUntil, 40)
+        timer.notified(now: 11)
+        XCTAssertFalse(timer.due(now: 39.9), "neither the poll nor a notification claims while open")
+        XCTAssertTrue(timer.due(now: 40))
+        timer.notified(now: 41)
+        XCTAssertNil(timer.circuitOpenUntil, "closed again")
+        timer.burstEnded(.foundNothing(nextDueIn: nil), now: 41)
+        timer.notified(now: 41.2)
+        XCTAssertTrue(timer.due(now: 41.2))
+    }
+}
