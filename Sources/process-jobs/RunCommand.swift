@@ -131,6 +131,7 @@ struct RunCommand: ParsableCommand {
             var settings = configuration.settings
             // A listener runs until stopped: only an explicit --max-runtime ends it.
             if maxRuntime == nil { settings.maxRuntime = nil }
+            settings.heldRecheck = listenOptions.pollInterval
             return try ListenRun(options: listenOptions, configuration: configuration, settings: settings, credentials: credentials,
                                  metricsFile: metricsFile, common: common, log: log, environment: environment,
                                  reload: { reloaded($0, configuration: configuration, environment: environment, log: log) }).run()

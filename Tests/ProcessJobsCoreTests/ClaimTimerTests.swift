@@ -31,6 +31,19 @@ final class ClaimTimerTests: XCTestCase {
         XCTAssertTrue(timer.due(now: 6), "what arrived during the burst is looked for at once")
     }
 
+    func testABurstThatCouldClaimNothingIsNotRepeatedInALoop() {
+        var timer = ClaimTimer(pollInterval: 30, now: 0)
+        timer.burstEnded(.fruitless, now: 5)
+        XCTAssertFalse(timer.due(now: 5.5))
+        XCTAssertTrue(timer.due(now: 5 + ClaimTimer.fruitlessRetry))
+        timer.burstEnded(.fruitless, now: 10)
+        timer.notified(now: 10.1)
+        XCTAssertTrue(timer.due(now: 10.1), "a notification still claims at once")
+        var short = ClaimTimer(pollInterval: 0.5, now: 0)
+        short.burstEnded(.fruitless, now: 1)
+        XCTAssertEqual(short.next, 1.5, accuracy: 1e-9, "never later than the poll")
+    }
+
     func testTheAppUnreachableOpensTheCircuitNotificationsIncluded() {
         var timer = ClaimTimer(pollInterval: 1, circuitPause: 30, now: 0)
         timer.burstEnded(.appUnreachable, now: 10)

@@ -101,7 +101,9 @@ public final class ListenLoop {
                     case .rateLimited(let due):
                         timer.burstEnded(.held(nextDueIn: due), now: now)
                     default:
-                        timer.burstEnded(report.foundNothing ? .foundNothing(nextDueIn: report.nextDueIn) : .worked, now: now)
+                        let burst: ClaimTimer.Burst = report.foundNothing ? .foundNothing(nextDueIn: report.nextDueIn)
+                            : report.summary.claimed == 0 && report.summary.rescued == 0 ? .fruitless : .worked
+                        timer.burstEnded(burst, now: now)
                     }
                 } catch let error as PostgresError where error.isTransient {
                     databaseDown = true

@@ -40,6 +40,9 @@ public struct RunSettings: Sendable {
     public var maxInflightBytes = 64 * 1024 * 1024
     /// --on-failure: the job type queued for each job that ends failed (nil: none).
     public var onFailure: String? = nil
+    /// Listen mode: a route held by the shared state (a pause until resumed, a distant rate
+    /// slot) is asked about again at least this often (--poll-interval); nil: when its gate says.
+    public var heldRecheck: Double? = nil
     /// Seed for backoff jitter (nil: from the system).
     public var seed: UInt64? = nil
 

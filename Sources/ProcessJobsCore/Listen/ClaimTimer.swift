@@ -16,6 +16,9 @@ public struct ClaimTimer: Sendable, Equatable {
     /// (now() has passed it) rather than a few microseconds early.
     public static let slack = 0.005
 
+    /// How soon a burst that found due work but could claim none is followed by another.
+    public static let fruitlessRetry = 1.0
+
     public init(pollInterval: Double, circuitPause: Double = 30, now: Double) {
         self.pollInterval = pollInterval
         self.circuitPause = circuitPause
@@ -28,6 +31,9 @@ public struct ClaimTimer: Sendable, Equatable {
         case foundNothing(nextDueIn: Double?)
         /// It claimed and drained: look again at once.
         case worked
+        /// The probe saw due work but the burst claimed none (a route paused until resumed, or
+        /// held by another runner's claim): look again within `fruitlessRetry`, not in a loop.
+        case fruitless
         /// Its due work waits for a route's rate or pause, this many seconds.
         case held(nextDueIn: Double)
         /// Requests could not be sent: the app is down.
@@ -41,6 +47,8 @@ public struct ClaimTimer: Sendable, Equatable {
             next = min(backstop, due.map { now + max(0, $0) + Self.slack } ?? backstop)
         case .worked:
             next = now
+        case .fruitless:
+            next = now + min(pollInterval, Self.fruitlessRetry)
         case .held(let due):
             next = min(backstop, now + max(0, due) + Self.slack)
         case .appUnreachable:

@@ -119,6 +119,23 @@ final class ListenRunTests: IntegrationTestCase {
         XCTAssertTrue(listener.isRunning)
     }
 
+    /// Due jobs of a route paused until resumed: the probe sees work the claim may not take.
+    /// The listener must not turn that into a loop of bursts; once resumed (which notifies
+    /// nobody), the jobs go by the next --poll-interval.
+    func testDueJobsOfAPausedRouteDoNotMakeTheListenerSpin() throws {
+        let app = try startApp()
+        XCTAssertEqual(try runBinary(["pause", "generate-image"], environment: ["DATABASE_URL": databaseURL]).status, 0)
+        let id = try db.insertJob("generate-image")
+        let listener = try startListener(app: app, ["--poll-interval", "2s"])
+        let before = try cpuSeconds(listener)
+        usleep(3_000_000)  // the measurement window itself
+        let used = try cpuSeconds(listener) - before
+        XCTAssertLessThan(used, 0.3, "a listener with a paused route's jobs due used \(used) s of CPU in 3 s")
+        XCTAssertEqual(try app.requests().count, 0)
+        XCTAssertEqual(try runBinary(["resume", "generate-image"], environment: ["DATABASE_URL": databaseURL]).status, 0)
+        awaitCondition("sent once resumed", timeout: 10) { (try? db.job(id).status) == "completed" }
+    }
+
     func testOnceOrEveryWithListenIsAUsageError() throws {
         for extra in [["--once"], ["--every", "1s"]] {
             let result = try runBinary(["run", "--listen"] + extra, environment: ["DATABASE_URL": databaseURL,

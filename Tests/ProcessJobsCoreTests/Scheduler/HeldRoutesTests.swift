@@ -21,6 +21,21 @@ final class HeldRoutesTests: XCTestCase {
         XCTAssertEqual(held.earliest(after: 10), .init(until: 11, reason: .concurrency, timed: false))
     }
 
+    /// Listen mode: a pause until resumed (no end) is asked about again every --poll-interval.
+    func testTheLongestWaitBoundsAPauseUntilResumed() {
+        var held = HeldRoutes(longestWait: 30)
+        _ = held.claimReturned(types: ["a", "b"], reported: [
+            RouteHold(type: "a", reason: .paused, held: 1, nextIn: .infinity),
+            RouteHold(type: "b", reason: .rate, held: 1, nextIn: 5),
+        ], now: 10)
+        XCTAssertEqual(held.earliest(after: 10), .init(until: 15, reason: .rate, timed: true), "shorter gates as they say")
+        XCTAssertTrue(held.isHeld("a", now: 39.9))
+        XCTAssertFalse(held.isHeld("a", now: 40), "asked again after the longest wait")
+        var timer = HeldRoutes()
+        _ = timer.claimReturned(types: ["a"], reported: [RouteHold(type: "a", reason: .paused, held: 1, nextIn: .infinity)], now: 10)
+        XCTAssertTrue(timer.isHeld("a", now: 1e9), "a one-shot run leaves it to the next run")
+    }
+
     func testALeaseEndingReopensAConcurrencyHoldButNotARateHold() {
         var held = HeldRoutes(retryInterval: 1)
         _ = held.claimReturned(types: ["a", "b"], reported: [

@@ -7,6 +7,9 @@ struct HeldRoutes: Sendable {
     /// How soon to ask again when the hold gives no time (a lease must end first).
     let retryInterval: Double
     let warnAfter: Double
+    /// Listen mode (--poll-interval): a timed hold is asked about again at least this often, so
+    /// a route paused until resumed is found resumed by a run that never ends. Nil: as the gate says.
+    let longestWait: Double?
 
     struct Hold: Sendable, Equatable {
         /// When to ask again (monotonic).
@@ -20,9 +23,10 @@ struct HeldRoutes: Sendable {
     private var heldSince: [String: Double] = [:]
     private var warned: [String: Double] = [:]
 
-    init(retryInterval: Double = 1, warnAfter: Double = 60) {
+    init(retryInterval: Double = 1, warnAfter: Double = 60, longestWait: Double? = nil) {
         self.retryInterval = retryInterval
         self.warnAfter = warnAfter
+        self.longestWait = longestWait
     }
 
     /// A route held for over `warnAfter` at a claim.
@@ -46,7 +50,8 @@ struct HeldRoutes: Sendable {
                 continue
             }
             stillHeld.insert(hold.type)
-            holds[hold.type] = Hold(until: now + (hold.nextIn ?? retryInterval), reason: hold.reason, timed: hold.nextIn != nil)
+            let wait = min(hold.nextIn ?? retryInterval, longestWait ?? .infinity)
+            holds[hold.type] = Hold(until: now + wait, reason: hold.reason, timed: hold.nextIn != nil)
             let since = heldSince[hold.type] ?? now
             heldSince[hold.type] = since
             if now - since >= warnAfter, now - (warned[hold.type] ?? -.infinity) >= warnAfter {

@@ -17,7 +17,7 @@ public struct Scheduler: Sendable {
     private var stop: StopPolicy
     private var breaker: CircuitBreaker
     private var gates: RouteGates
-    private var held = HeldRoutes()
+    private var held: HeldRoutes
     private let budget: BodyBudget
 
     /// Claimed jobs not yet sent, in order.
@@ -46,6 +46,7 @@ public struct Scheduler: Sendable {
         breaker = CircuitBreaker(threshold: settings.circuitThreshold)
         gates = RouteGates(localLimits: settings.routeConcurrency, pauseCap: settings.retry.cap)
         budget = BodyBudget(maxInflightBytes: settings.maxInflightBytes, maxPayload: settings.maxPayload)
+        held = HeldRoutes(longestWait: settings.heldRecheck)
         hangupsSeen = hangups
     }
 
