@@ -2,15 +2,18 @@ import XCTest
 @testable import ProcessJobsCore
 
 final class ClaimPacingTests: XCTestCase {
-    private func pacing(batch: Int = 50, concurrency: Int = 16, once: Bool = false) -> ClaimPacing {
+    private func pacing(batch: Int = 50, concurrency: Int = 16, once: Bool = false,
+                        requestTimeout: Double = 120) -> ClaimPacing {
         ClaimPacing(settings: SchedulerFixtures.settings {
             $0.batchSize = batch
             $0.concurrency = concurrency
             $0.once = once
+            $0.requestTimeout = requestTimeout
+            $0.lease = RunSettings.defaultLease(requestTimeout: requestTimeout)
         })
     }
 
-    func testLimitIsAtMostTwoRoundsOfConcurrencyLessWhatIsHeld() {
+    func testUntilAnAnswerIsSeenLimitIsAtMostTwoRoundsOfConcurrencyLessWhatIsHeld() {
         let pacing = pacing(batch: 50, concurrency: 16)
         XCTAssertEqual(pacing.limit(inFlight: 0, queued: 0), 32)
         XCTAssertEqual(pacing.limit(inFlight: 16, queued: 10), 6)
@@ -81,5 +84,32 @@ final class ClaimPacingTests: XCTestCase {
         pacing.claimSent(now: 0.01)
         pacing.claimReturned(got: 2, asked: 32, retryAtOnce: false)
         XCTAssertFalse(pacing.mayFindWork)
+    }
+
+    func testFastAnswersLetTheQueueHoldMoreRoundsUpToAboutABatch() {
+        var pacing = pacing(batch: 50, concurrency: 16)
+        pacing.answerTook(0.002)
+        XCTAssertEqual(pacing.rounds, 5, "ceil(50 / 16) + 1 rounds at most")
+        XCTAssertEqual(pacing.limit(inFlight: 16, queued: 0), 50, "a whole batch while 16 are in flight")
+        XCTAssertEqual(pacing.limit(inFlight: 16, queued: 60), 20)
+    }
+
+    func testTheSlowestAnswerSoFarSetsTheRounds() {
+        var pacing = pacing(batch: 200, concurrency: 16)
+        pacing.answerTook(0.01)
+        XCTAssertEqual(pacing.rounds, 14)
+        pacing.answerTook(45)
+        XCTAssertEqual(pacing.rounds, 2, "twice 45 s fits twice into the lease's 180 s for waiting")
+        pacing.answerTook(0.01)
+        XCTAssertEqual(pacing.rounds, 2, "a fast answer after a slow one does not widen the queue again")
+        pacing.answerTook(120)
+        XCTAssertEqual(pacing.rounds, 1, "never less than one round")
+    }
+
+    func testAJobIsSentOnlyWhileItsLeaseCanStillCoverARequest() {
+        let pacing = pacing(requestTimeout: 10)  // lease 80 s: 70 s of it for waiting
+        XCTAssertTrue(pacing.maySend(claimedAt: 100, now: 100))
+        XCTAssertTrue(pacing.maySend(claimedAt: 100, now: 170))
+        XCTAssertFalse(pacing.maySend(claimedAt: 100, now: 170.5))
     }
 }

@@ -46,6 +46,31 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(scheduler.summary.byType["generate-image"]?[.completed], 2)
     }
 
+    /// A job that waited in the queue until its lease could no longer cover a request goes back
+    /// unsent (released, uncharged), whatever the answers before it promised.
+    func testAQueuedJobWhoseLeaseCannotCoverARequestIsReleasedUnsent() throws {
+        var scheduler = scheduler {
+            $0.concurrency = 1
+            $0.requestTimeout = 10
+            $0.lease = 20
+        }
+        let claim = try XCTUnwrap(scheduler.next(now: 0).claims.first)
+        XCTAssertEqual(claim.limit, 2, "one round in flight, one queued, until an answer is seen")
+        _ = scheduler.tickFinished(F.claimed(F.jobs(2)), now: 0.01)
+        let first = scheduler.next(now: 0.01)
+        XCTAssertEqual(first.sent.map(\.job.id), ["generate-image-0"])
+        // The first request takes the whole timeout: the second job's lease has under 10 s left.
+        let (_, tag) = try XCTUnwrap(first.sent.first)
+        _ = scheduler.answered(tag: tag, exchange: F.answer(200), seconds: 10.5, now: 10.5, wallNow: 0)
+        let after = scheduler.next(now: 10.5)
+        XCTAssertTrue(after.sent.isEmpty, "not sent: its lease would end during its request")
+        let completed = try XCTUnwrap(after.ticks.first)
+        _ = scheduler.tickFinished(F.recorded(completed.outcomes), now: 10.6)
+        let release = try XCTUnwrap(scheduler.next(now: 10.7).ticks.first)
+        XCTAssertEqual(release.outcomes.map(\.job.id), ["generate-image-1"])
+        XCTAssertEqual(release.outcomes.first?.outcome, .release(delay: nil))
+    }
+
     /// Listen mode: the connection lost with a tick out; its outcomes go with the next tick.
     func testALostTickKeepsItsOutcomesForTheNextOne() throws {
         var scheduler = scheduler()

@@ -1,15 +1,28 @@
 /// How many jobs to claim and when. Claims go out before the queue runs dry, once half a round
-/// of slots is free, so the next jobs are there when requests finish; a claimed job waits for at
-/// most one request ahead of it (the queue never holds more than a round of slots), which the
-/// lease is sized for. After a claim that found fewer jobs than asked, the next waits until
-/// answers have come (they may queue new work, e.g. a complete pack), and at least
-/// `idleClaimInterval` while requests are still in flight.
+/// of slots is free, so the next jobs are there when requests finish. The lease must cover a
+/// claimed job's wait in the queue and then its own request: until answers are seen the queue
+/// holds at most one round of slots (a job waits for at most one request, which the lease is
+/// sized for); once answers come back fast it may hold more rounds, as many as the slowest
+/// answer so far, taken twice over, fits into the lease's time for waiting, so a claim carries
+/// a whole batch and the run commits fewer times per job. `maySend` keeps the promise whatever
+/// the app does next: a job whose lease could no longer cover a request is given back unsent.
+/// After a claim that found fewer jobs than asked, the next waits until answers have come (they
+/// may queue new work, e.g. a complete pack), and at least `idleClaimInterval` while requests
+/// are still in flight.
 struct ClaimPacing: Sendable {
     let batchSize: Int
     let concurrency: Int
     let idleClaimInterval: Double
     /// --once: one claim only.
     let once: Bool
+    let requestTimeout: Double
+    /// How long a claimed job may wait in the queue and still have a whole request's time left
+    /// of its lease, counted from the tick's start (the lease starts at the database's now(),
+    /// later).
+    let queueWait: Double
+    /// At most this many rounds of slots queued, about a batch: more would only hold jobs back
+    /// from other runners.
+    let maxRounds: Int
 
     private(set) var claimsMade = 0
     private(set) var lastClaimShort = false
@@ -18,17 +31,39 @@ struct ClaimPacing: Sendable {
     private(set) var finishedSinceClaim = 0
     /// Listen mode: a notification said a job became due since the last claim went out.
     private(set) var notifiedSinceClaim = false
+    /// The slowest answer of the run so far (seconds; nil: none yet).
+    private(set) var slowestAnswer: Double?
 
     init(settings: RunSettings) {
         batchSize = settings.batchSize
         concurrency = settings.concurrency
         idleClaimInterval = settings.idleClaimInterval
         once = settings.once
+        requestTimeout = settings.requestTimeout
+        queueWait = max(0, settings.lease - settings.requestTimeout)
+        maxRounds = max(1, (settings.batchSize + settings.concurrency - 1) / max(1, settings.concurrency) + 1)
+    }
+
+    /// Rounds of slots the queue may hold: one until an answer is seen, then as many as twice
+    /// the slowest answer so far fits into `queueWait`.
+    var rounds: Int {
+        let slowest = max(slowestAnswer ?? requestTimeout, 0.001)
+        return max(1, min(maxRounds, Int(min(queueWait / (2 * slowest), Double(maxRounds)))))
     }
 
     /// How many jobs a claim may take now.
     func limit(inFlight: Int, queued: Int) -> Int {
-        min(batchSize, max(0, 2 * concurrency - inFlight - queued))
+        min(batchSize, max(0, (1 + rounds) * concurrency - inFlight - queued))
+    }
+
+    /// Whether a job claimed at `claimedAt` (the tick's start) may still be sent: its lease must
+    /// outlast a whole request.
+    func maySend(claimedAt: Double, now: Double) -> Bool {
+        now - claimedAt <= queueWait
+    }
+
+    mutating func answerTook(_ seconds: Double) {
+        slowestAnswer = max(slowestAnswer ?? 0, seconds)
     }
 
     /// True while a claim could still find something: none yet, the last one was full, or

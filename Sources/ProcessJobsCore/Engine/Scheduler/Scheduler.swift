@@ -20,8 +20,10 @@ public struct Scheduler: Sendable {
     private var held: HeldRoutes
     private let budget: BodyBudget
 
-    /// Claimed jobs not yet sent, in order.
-    private var queue: [ClaimedJob] = []
+    /// Claimed jobs not yet sent, in order, each with the start of the tick that claimed it.
+    private var queue: [(job: ClaimedJob, claimed: Double)] = []
+    /// When the job whose body is being read was claimed.
+    private var readingClaimed = 0.0
     private var inFlight: [Int: ClaimedJob] = [:]
     private var nextTag = 0
     /// The tick out to the database, with what it carries.
@@ -117,7 +119,7 @@ public struct Scheduler: Sendable {
             }
             summary.claimed += result.claimed.count
             if !stop.isStopping {
-                queue.append(contentsOf: result.claimed)
+                queue.append(contentsOf: result.claimed.map { (job: $0, claimed: tickStarted) })
             } else {
                 // A stop came while the claim was out: these jobs go back untouched.
                 for job in result.claimed { records.add(PendingOutcome(job: job, outcome: .release(delay: nil)), now: now) }
@@ -133,6 +135,7 @@ public struct Scheduler: Sendable {
         guard let job = inFlight.removeValue(forKey: tag) else { return [] }
         gates.finished(job.type)
         pacing.finished()
+        pacing.answerTook(seconds)
         var actions: [SchedulerAction] = []
         let decision = AnswerDecision.decide(exchange, job: job, settings: settings, wallNow: wallNow) { random.nextUnit() }
         if decision.reached == true { breaker.reached() }
@@ -153,7 +156,7 @@ public struct Scheduler: Sendable {
             records.add(PendingOutcome(job: job, outcome: .release(delay: nil)), now: now)
             return
         }
-        queue.insert(job.with(body: body), at: 0)
+        queue.insert((job: job.with(body: body), claimed: readingClaimed), at: 0)
     }
 
     /// The driver aborted these requests (after `cutInFlight`). They were sent, so the app may
@@ -267,7 +270,7 @@ public struct Scheduler: Sendable {
     private mutating func startTick(claim: Bool, now: Double) -> SchedulerAction {
         var request: JobStore.Claim?
         if claim {
-            let holding = queue.reduce(0) { $0 + budget.held($1) } + inFlight.values.reduce(0) { $0 + budget.held($1) }
+            let holding = queue.reduce(0) { $0 + budget.held($1.job) } + inFlight.values.reduce(0) { $0 + budget.held($1) }
             let (bytes, alone) = budget.claim(holding: holding)
             request = JobStore.Claim(limit: pacing.limit(inFlight: inFlight.count, queued: queue.count), quotas: quotas(now: now),
                                      lease: settings.lease, rescue: pacing.rescues, budget: bytes, alone: alone,
@@ -285,19 +288,24 @@ public struct Scheduler: Sendable {
     /// Sends what may go: in order, up to --concurrency, each route within its gates. Returns a
     /// job whose body must be read first (the connection is free).
     private mutating func dispatch(now: Double, into actions: inout [SchedulerAction]) -> ClaimedJob? {
-        var skipped: [ClaimedJob] = []
+        var skipped: [(job: ClaimedJob, claimed: Double)] = []
         var toRead: ClaimedJob?
         bodyWaiting = false
         var index = 0
         while inFlight.count < settings.concurrency, index < queue.count, !stop.isStopping {
-            let job = queue[index]
+            let (job, claimed) = queue[index]
             index += 1
+            guard pacing.maySend(claimedAt: claimed, now: now) else {
+                // Its lease could no longer cover a request: back untouched, for a later claim.
+                records.add(PendingOutcome(job: job, outcome: .release(delay: nil)), now: now)
+                continue
+            }
             if let until = gates.paused(job.type, now: now) {
                 records.add(PendingOutcome(job: job, outcome: .release(delay: until.isFinite ? until - now : nil)), now: now)
                 continue
             }
             if !gates.hasRoom(job.type) {
-                skipped.append(job)
+                skipped.append((job: job, claimed: claimed))
                 continue
             }
             guard types.contains(job.type) else {
@@ -313,10 +321,11 @@ public struct Scheduler: Sendable {
                 // Too big to come with the claim: read while no statement is out.
                 if tick == nil {
                     toRead = job
+                    readingClaimed = claimed
                     break
                 }
                 bodyWaiting = true
-                skipped.append(job)
+                skipped.append((job: job, claimed: claimed))
                 continue
             }
             let tag = nextTag
@@ -350,10 +359,10 @@ public struct Scheduler: Sendable {
         }
         pauses.removeAll { $0.type == job.type }
         pauses.append(RoutePause(type: job.type, seconds: shared, reason: "HTTP \(slowDown.status) from the app"))
-        var kept: [ClaimedJob] = []
+        var kept: [(job: ClaimedJob, claimed: Double)] = []
         for queued in queue {
-            if queued.type == job.type {
-                records.add(PendingOutcome(job: queued, outcome: .release(delay: seconds)), now: now)
+            if queued.job.type == job.type {
+                records.add(PendingOutcome(job: queued.job, outcome: .release(delay: seconds)), now: now)
             } else {
                 kept.append(queued)
             }
@@ -367,7 +376,7 @@ public struct Scheduler: Sendable {
 
     /// Gives back every job not yet sent, untouched (the run is stopping).
     private mutating func releaseQueue(now: Double) {
-        for job in queue { records.add(PendingOutcome(job: job, outcome: .release(delay: nil)), now: now) }
+        for queued in queue { records.add(PendingOutcome(job: queued.job, outcome: .release(delay: nil)), now: now) }
         queue = []
     }
 
