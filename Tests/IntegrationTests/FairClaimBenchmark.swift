@@ -51,8 +51,8 @@ final class FairClaimBenchmark: IntegrationTestCase {
         print("fair-claim: fair-by \(fairBy.rawValue), \(jobs) due jobs of \(users) users: first \(String(format: "%.2f", first)) ms, median \(String(format: "%.2f", sorted[sorted.count / 2])) ms, min \(String(format: "%.2f", sorted[0])) ms")
 
         try store.connection.query("BEGIN")
-        let plan = try store.connection.query("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + Queries.tick,
-                                              store.tickParameters(outcomes: [], claim: claim, pauses: []))
+        let (sql, parameters) = store.tickStatement(outcomes: [], claim: claim, pauses: [])
+        let plan = try store.connection.query("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, parameters)
         try store.connection.query("ROLLBACK")
         let text = plan.values.map { $0[0] ?? "" }
         // The app's index may serve the few processing rows (rescue, live leases); never the pending ones.

@@ -43,9 +43,38 @@ final class JobStoreTests: XCTestCase {
     /// The statements travel in the client encoding of any database, LATIN1 and SQL_ASCII too:
     /// their text (comments included) must be ASCII.
     func testTheRunsStatementsAreASCII() {
-        for statement in [Queries.tick, Queries.probe, Queries.cancelJobs, Queries.pauseRoute, Queries.resumeRoute,
+        for statement in TickShape.allCases.map(Queries.tick) + [Queries.probe, Queries.cancelJobs, Queries.pauseRoute, Queries.resumeRoute,
                           Queries.routeStates, Queries.topDueUsers, Migration.sql] {
             XCTAssertTrue(statement.unicodeScalars.allSatisfy(\.isASCII), String(statement.prefix(80)))
         }
+    }
+
+    /// Each shape's statement numbers its parameters $1...$k with none left out (the server
+    /// must type every parameter it is sent), and holds only its parts.
+    func testEachTickShapeSendsOnlyItsPartsAndParameters() {
+        for shape in TickShape.allCases {
+            let statement = CompactStatement(Queries.tick(shape))
+            XCTAssertEqual(CompactStatement(statement.sql).used, Array(1..<statement.used.count + 1), "\(shape)")
+            XCTAssertEqual(statement.sql.contains("recorded AS ("), shape.outcomes, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("expired AS"), shape.rescue, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("notified AS ("), shape.failureJobs, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("pause_written AS ("), shape.pauses, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("claimed AS ("), shape.claim, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("fair_user"), shape.fair, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("user_room"), shape.userCap, "\(shape)")
+            XCTAssertEqual(statement.sql.contains("owned AS"), shape.coordinated, "\(shape)")
+        }
+        let plain = TickShape(outcomes: true, claim: true)
+        XCTAssertEqual(CompactStatement(Queries.tick(plain)).used, [1, 2, 3, 4, 5, 6, 8, 9, 10, 11],
+                       "outcomes, holder, the claim's limit, types, quotas, lease and the body walk's four")
+    }
+
+    func testACompactStatementRenumbersInOrderAndPicksItsValues() {
+        let statement = CompactStatement("SELECT $3::int, $12, $3 + $7")
+        XCTAssertEqual(statement.sql, "SELECT $1::int, $3, $1 + $2")
+        XCTAssertEqual(statement.used, [3, 7, 12])
+        let values: [String?] = (1...12).map { "v\($0)" }
+        XCTAssertEqual(statement.parameters(values), ["v3", "v7", "v12"])
+        XCTAssertEqual(CompactStatement("SELECT '$' || $1").sql, "SELECT '$' || $1", "a $ without digits stays")
     }
 }

@@ -126,10 +126,22 @@ public final class JobStore {
     /// Sends the tick statement; its answer comes from `pollTick()`. `pauses` are written to the
     /// shared route state in the same statement.
     public func beginTick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) {
-        try connection.send(Queries.tick, tickParameters(outcomes: outcomes, claim: claim, pauses: pauses))
+        let (sql, parameters) = tickStatement(outcomes: outcomes, claim: claim, pauses: pauses)
+        try connection.send(sql, parameters)
     }
 
-    /// $1-$23 of the tick statement (Queries.tick says what each is).
+    /// The tick statements made so far, one per shape (a run uses a few).
+    private var statements: [TickShape: CompactStatement] = [:]
+
+    /// The tick statement for these values, with its parameters.
+    func tickStatement(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause]) -> (String, [String?]) {
+        let shape = TickShape(outcomes: outcomes, claim: claim, pauses: pauses, onFailure: onFailure)
+        let statement = statements[shape] ?? CompactStatement(Queries.tick(shape))
+        statements[shape] = statement
+        return (statement.sql, statement.parameters(tickParameters(outcomes: outcomes, claim: claim, pauses: pauses)))
+    }
+
+    /// $1-$23 of the tick statement (Queries.tick says what each is; a shape uses some).
     func tickParameters(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause]) -> [String?] {
         let quotas = claim?.quotas ?? []
         let backoff = claim?.backoff ?? .standard

@@ -28,16 +28,18 @@ enum Queries {
                     WHERE status = 'processing' AND locked_until >= now())) - now())
         """
 
-    /// One round trip per tick: record finished attempts, rescue expired leases, claim due jobs.
-    /// $1 outcomes (jsonb array), $2 locked_by, $3 batch limit, $4 job types, $5 per-type quotas,
-    /// $6 lease seconds, $7 whether to rescue, $8 body bytes the claim may still load, $9 whether
-    /// the first job may exceed $8 (nothing is held), $10 --max-payload, $11 largest body
-    /// returned inline (larger ones are read with `bodyChunks`/`smallBody`), $12 the --on-failure
-    /// type (NULL: none), $13 backoff base, $14 backoff cap (seconds) and $15 jitter for rescued
-    /// leases, as RetryPolicy computes a failed attempt's delay. Flow control, per type of $4:
-    /// $16 seconds between starts (--route-rate; NULL none), $17 burst, $18 live leases allowed
-    /// (--route-concurrency; NULL none); $19 fair shares by user, $20 --user-concurrency (NULL
-    /// none); $21-$23 pauses to write (types, seconds, reasons). docs/flow-control.md has the design.
+    /// One round trip per tick: record finished attempts, rescue expired leases, claim due jobs,
+    /// made of only the parts `shape` needs (TickShape says why). Parameters, numbered as here
+    /// for every shape and renumbered to those a shape uses (CompactStatement): $1 outcomes
+    /// (jsonb array), $2 locked_by, $3 batch limit, $4 job types, $5 per-type quotas, $6 lease
+    /// seconds, $8 body bytes the claim may still load, $9 whether the first job may exceed $8
+    /// (nothing is held), $10 --max-payload, $11 largest body returned inline (larger ones are
+    /// read with `bodyChunks`/`smallBody`), $12 the --on-failure type, $13 backoff base, $14
+    /// backoff cap (seconds) and $15 jitter for rescued leases, as RetryPolicy computes a failed
+    /// attempt's delay. Flow control, per type of $4: $16 seconds between starts (--route-rate;
+    /// NULL none), $17 burst, $18 live leases allowed (--route-concurrency; NULL none); $20
+    /// --user-concurrency; $21-$23 pauses to write (types, seconds, reasons). $7 (rescue) and $19
+    /// (fair shares) are part of the shape instead. docs/flow-control.md has the design.
     ///
     /// Concurrency: `recorded` changes only rows still processing under this run's lease (locked_by
     /// and the claim's processed_at match), so a run whose lease was rescued cannot overwrite the
@@ -60,12 +62,25 @@ enum Queries {
     /// itself happen once, so there is exactly one failure job per failure. A job of the
     /// --on-failure type gets none (no chains). `attempts` counts requests sent: retries granted
     /// + 1, less the last one when it was never sent ("sent": false); an expired lease counts as sent.
-    static let tick = """
-        WITH RECURSIVE outcome AS (
+    static func tick(_ shape: TickShape) -> String {
+        var parts: [String] = []
+        if shape.outcomes { parts += [outcomeCTE, recordedCTE] }
+        if shape.rescue { parts += [expiredCTE(shape), rescuedCTE] }
+        if shape.failureJobs { parts += [failureCTE(shape), notifiedCTE] }
+        if shape.pauses { parts.append(pauseWrittenCTE) }
+        if shape.claim { parts += claimCTEs(shape) }
+        return (parts.isEmpty ? "" : "WITH RECURSIVE " + parts.joined(separator: ",\n") + "\n") + tickRows(shape)
+    }
+
+    private static let outcomeCTE = """
+        outcome AS (
             SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(
                 id uuid, claimed_at timestamptz, action text, error text, result jsonb,
                 delay double precision, previous_processed_at timestamptz, sent boolean)
-        ),
+        )
+        """
+
+    private static let recordedCTE = """
         recorded AS (
             UPDATE job_queue j SET
                 -- A job cancelled while it ran (`cancel` set cancelled_at) gets no retry: a retry
@@ -94,19 +109,27 @@ enum Queries {
                 CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
                 CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
                 greatest(coalesce(j.retry_count, 0), 0)::bigint + CASE WHEN o.sent IS FALSE THEN 0 ELSE 1 END AS attempts
-        ),
+        )
+        """
+
+    private static func expiredCTE(_ shape: TickShape) -> String {
+        """
         expired AS MATERIALIZED (
             SELECT q.id, q.locked_by, greatest(coalesce(q.retry_count, 0), 0) AS retries,
                    q.cancelled_at IS NOT NULL AS cancelled,
                    greatest(coalesce(q.retry_count, 0), 0) < coalesce(q.max_retries, 3) AND q.cancelled_at IS NULL AS retry
             FROM job_queue q
-            WHERE $7::boolean AND q.status = 'processing'
+            WHERE q.status = 'processing'
               AND (q.locked_until < now()
                    OR (q.locked_until IS NULL
                        AND coalesce(q.processed_at, q.created_at, '-infinity') < now() - make_interval(secs => $6)))
-              AND NOT EXISTS (SELECT 1 FROM outcome o WHERE o.id = q.id)
+              \(shape.outcomes ? "AND NOT EXISTS (SELECT 1 FROM outcome o WHERE o.id = q.id)" : "")
             FOR UPDATE SKIP LOCKED
-        ),
+        )
+        """
+    }
+
+    private static let rescuedCTE = """
         rescued AS (
             UPDATE job_queue j SET
                 status = CASE WHEN e.retry THEN 'pending' ELSE 'failed' END,
@@ -130,13 +153,20 @@ enum Queries {
                 CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
                 CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
                 e.retries::bigint + 1 AS attempts
-        ),
-        -- An operator's cancel is not a failure to report: no failure job for it.
-        failure AS (
-            SELECT id, job_type, user_id, payload, error_message, attempts FROM recorded WHERE status = 'failed' AND NOT cancelled
-            UNION ALL
-            SELECT id, job_type, user_id, payload, error_message, attempts FROM rescued WHERE status = 'failed' AND NOT cancelled
-        ),
+        )
+        """
+
+    /// An operator's cancel is not a failure to report: no failure job for it.
+    private static func failureCTE(_ shape: TickShape) -> String {
+        var sources: [String] = []
+        if shape.outcomes { sources.append("recorded") }
+        if shape.rescue { sources.append("rescued") }
+        return "failure AS (\n" + sources.map {
+            "    SELECT id, job_type, user_id, payload, error_message, attempts FROM \($0) WHERE status = 'failed' AND NOT cancelled"
+        }.joined(separator: "\n    UNION ALL\n") + "\n)"
+    }
+
+    private static let notifiedCTE = """
         notified AS (
             INSERT INTO job_queue (job_type, payload, user_id)
             SELECT $12::text,
@@ -148,12 +178,15 @@ enum Queries {
                    f.user_id
             FROM failure f
             CROSS JOIN LATERAL (SELECT octet_length(f.payload::text)::bigint AS bytes OFFSET 0) s
-            WHERE $12::text IS NOT NULL AND f.job_type IS DISTINCT FROM $12::text
+            WHERE f.job_type IS DISTINCT FROM $12::text
             RETURNING id, job_type, payload->>'failedJobId' AS failed_job_id
-        ),
-        -- Flow control. Pauses this tick writes (a 429/503 it saw), one per route, never
-        -- shortening a longer one; in their own table, so writing one never waits for a claim
-        -- that holds the route's row. Sorted, so two ticks lock the same rows in one order.
+        )
+        """
+
+    /// Flow control. Pauses this tick writes (a 429/503 it saw), one per route, never shortening
+    /// a longer one; in their own table, so writing one never waits for a claim that holds the
+    /// route's row. Sorted, so two ticks lock the same rows in one order.
+    private static let pauseWrittenCTE = """
         pause_written AS (
             INSERT INTO process_jobs.route_pause AS p (job_type, paused_until, reason)
             SELECT DISTINCT ON (n.job_type) n.job_type, now() + make_interval(secs => n.seconds), n.reason
@@ -162,113 +195,192 @@ enum Queries {
             ORDER BY n.job_type, n.seconds DESC
             ON CONFLICT (job_type) DO UPDATE SET paused_until = EXCLUDED.paused_until, reason = EXCLUDED.reason, updated_at = now()
             WHERE p.paused_until < EXCLUDED.paused_until
-        ),
-        -- The claimed types with this runner's limits: seconds between starts and burst (rate),
-        -- live leases allowed (concurrency); NULL: no such limit.
-        route AS MATERIALIZED (
-            SELECT t.job_type, greatest(t.quota, 0) AS quota, t.rate_interval, greatest(coalesce(t.burst, 1), 1) AS burst,
-                   t.concurrency, (t.rate_interval IS NOT NULL OR t.concurrency IS NOT NULL) AS limited
-            FROM unnest($4::text[], $5::int[], $16::float8[], $17::int[], $18::int[])
-                AS t(job_type, quota, rate_interval, burst, concurrency)
-            WHERE t.job_type IS NOT NULL
-        ),
-        -- Pauses in force: those committed (any runner, or `pause`) and those written just now.
+        )
+        """
+
+    /// The claim: the routes' gates, the picks (fair or oldest first), the body walk, the update,
+    /// the route state moved on, and the holds to report.
+    private static func claimCTEs(_ shape: TickShape) -> [String] {
+        var parts = [routeCTE(shape), pausedCTE(shape)]
+        if shape.coordinated { parts += [seenCTE(shape), ownedCTE(shape)] }
+        if shape.concurrency || shape.userCap { parts.append(liveCTE(shape)) }
+        if shape.userCap { parts.append(userRoomCTE) }
+        parts.append(gateCTE(shape))
+        if shape.fair { parts += [fairRouteCTE(shape), fairUserCTE, fairPickCTE(shape)] }
+        parts += [plainPickCTE(shape), pickCTE(shape), chosenCTE(shape), lockedCTE, walkCTE, candidateCTE, claimedCTE,
+                  takenCTE(shape)]
+        if shape.coordinated { parts += [routeAddedCTE(shape), advancedCTE(shape)] }
+        parts.append(holdCTE(shape))
+        return parts
+    }
+
+    /// The claimed types with this runner's limits: seconds between starts and burst (rate),
+    /// live leases allowed (concurrency); NULL: no such limit.
+    private static func routeCTE(_ shape: TickShape) -> String {
+        guard shape.rate || shape.concurrency else {
+            return """
+                route AS MATERIALIZED (
+                    SELECT t.job_type, greatest(t.quota, 0) AS quota, NULL::float8 AS rate_interval, 1 AS burst,
+                           NULL::int AS concurrency, false AS limited
+                    FROM unnest($4::text[], $5::int[]) AS t(job_type, quota)
+                    WHERE t.job_type IS NOT NULL
+                )
+                """
+        }
+        return """
+            route AS MATERIALIZED (
+                SELECT t.job_type, greatest(t.quota, 0) AS quota, t.rate_interval, greatest(coalesce(t.burst, 1), 1) AS burst,
+                       t.concurrency, (t.rate_interval IS NOT NULL OR t.concurrency IS NOT NULL) AS limited
+                FROM unnest($4::text[], $5::int[], $16::float8[], $17::int[], $18::int[])
+                    AS t(job_type, quota, rate_interval, burst, concurrency)
+                WHERE t.job_type IS NOT NULL
+            )
+            """
+    }
+
+    /// Pauses in force: those committed (any runner, or `pause`) and those written just now.
+    private static func pausedCTE(_ shape: TickShape) -> String {
+        """
         paused AS MATERIALIZED (
             SELECT u.job_type, max(u.until) AS until
             FROM (SELECT p.job_type, p.paused_until AS until FROM process_jobs.route_pause p
                   WHERE p.job_type IN (SELECT job_type FROM route)
+                  \(shape.pauses ? """
                   UNION ALL
                   SELECT n.job_type, now() + make_interval(secs => n.seconds)
-                  FROM unnest($21::text[], $22::float8[]) AS n(job_type, seconds)) u
+                  FROM unnest($21::text[], $22::float8[]) AS n(job_type, seconds)
+        """ : "")) u
             WHERE u.until > now()
             GROUP BY u.job_type
-        ),
-        -- The route rows as this statement's snapshot has them (no lock). '*' sequences the claims
-        -- under --user-concurrency, which spans types.
+        )
+        """
+    }
+
+    /// The route rows as this statement's snapshot has them (no lock). '*' sequences the claims
+    /// under --user-concurrency, which spans types.
+    private static func seenCTE(_ shape: TickShape) -> String {
+        """
         seen AS MATERIALIZED (
             SELECT s.job_type, s.claim_seq, s.fair_cursor FROM process_jobs.route_state s
-            WHERE s.job_type IN (SELECT job_type FROM route) OR ($20::int IS NOT NULL AND s.job_type = '*')
-        ),
-        -- The route rows this claim needs to write, locked without waiting: a row another tick
-        -- holds is skipped (its route is `contended` this tick). Such a lock may return a newer
-        -- row than the snapshot's: a claim committed after this statement's snapshot was taken,
-        -- whose leases the snapshot cannot see; `gate` compares claim_seq with `seen` for that.
+            WHERE s.job_type IN (SELECT job_type FROM route)\(shape.userCap ? " OR s.job_type = '*'" : "")
+        )
+        """
+    }
+
+    /// The route rows this claim may move on, locked without waiting: those of the limited
+    /// routes (all routes under fair shares, for their cursor) not paused, and '*'.
+    private static func ownedCTE(_ shape: TickShape) -> String {
+        """
         owned AS MATERIALIZED (
             SELECT s.job_type, s.claim_seq, s.tat, s.fair_cursor FROM process_jobs.route_state s
             WHERE s.job_type IN (SELECT r.job_type FROM route r
-                                 WHERE (r.limited OR $19::boolean) AND r.quota > 0
+                                 WHERE \(shape.fair ? "" : "r.limited AND ")r.quota > 0
                                    AND r.job_type NOT IN (SELECT job_type FROM paused))
-               OR ($20::int IS NOT NULL AND s.job_type = '*' AND EXISTS (SELECT 1 FROM route WHERE quota > 0))
+               \(shape.userCap ? "OR (s.job_type = '*' AND EXISTS (SELECT 1 FROM route WHERE quota > 0))" : "")
             FOR UPDATE SKIP LOCKED
-        ),
-        -- A route's first claim anywhere makes its row (used from the next claim on); sorted,
-        -- so two first claims wait for each other in one order. An existing row is left alone.
+        )
+        """
+    }
 
-        -- Live leases (expired ones do not count) of the types with a concurrency limit, or of
-        -- every type under --user-concurrency; not those this statement has just ended.
+    /// Live leases (expired ones do not count) of the types with a concurrency limit, or of
+    /// every type under --user-concurrency; not those this statement has just ended.
+    private static func liveCTE(_ shape: TickShape) -> String {
+        """
         live AS MATERIALIZED (
             SELECT q.job_type, q.user_id FROM job_queue q
             WHERE q.status = 'processing' AND q.locked_until > now()
-              AND ($20::int IS NOT NULL OR q.job_type IN (SELECT job_type FROM route WHERE concurrency IS NOT NULL))
-              AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.id = q.id)
-        ),
-        -- --user-concurrency: how many more leases each user with live ones may take (NULL user_id
-        -- is no user: never capped).
+              \(shape.userCap ? "" : "AND q.job_type IN (SELECT job_type FROM route WHERE concurrency IS NOT NULL)")
+              \(shape.outcomes ? "AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.id = q.id)" : "")
+        )
+        """
+    }
+
+    /// --user-concurrency: how many more leases each user with live ones may take (NULL user_id
+    /// is no user: never capped).
+    private static let userRoomCTE = """
         user_room AS MATERIALIZED (
             SELECT l.user_id, greatest($20::int - count(*), 0) AS room FROM live l
-            WHERE $20::int IS NOT NULL AND l.user_id IS NOT NULL
+            WHERE l.user_id IS NOT NULL
             GROUP BY l.user_id
-        ),
-        -- Per route, what may be taken now: nothing while paused, or while contended (its row, or
-        -- '*', is held by another tick or moved on since the snapshot); else the quota, cut to
-        -- the rate's free slots (GCRA: floor((now + burst*T - max(tat, now)) / T)) and to the
-        -- concurrency limit less the live leases.
-        gate AS MATERIALIZED (
-            SELECT g.*,
-                   CASE WHEN g.blocked IS NOT NULL THEN 0 ELSE least(g.quota, g.rate_room, g.concurrency_room) END AS take
-            FROM (
-                SELECT r.job_type, r.quota, r.rate_interval, r.burst, o.fair_cursor,
-                       -- Fair shares need the route's cursor: a tick that could not lock the row
-                       -- (another tick is claiming this route now, from that same cursor, and
-                       -- holds the users' next jobs) claims oldest first, so it still finds work.
-                       -- So does a route's first claim anywhere, which makes its row: all the
-                       -- runners that start together would scan from the same beginning.
-                       ($19::boolean AND o.job_type IS NOT NULL) AS fair,
-                       CASE WHEN p.until IS NOT NULL THEN 'paused'
-                            WHEN r.quota > 0 AND r.limited AND (o.job_type IS NULL OR o.claim_seq <> s.claim_seq) THEN 'contended'
-                            WHEN r.quota > 0 AND $20::int IS NOT NULL AND NOT EXISTS (
-                                SELECT 1 FROM owned ow JOIN seen sw ON sw.job_type = ow.job_type AND sw.claim_seq = ow.claim_seq
-                                WHERE ow.job_type = '*') THEN 'contended'
-                       END AS blocked,
-                       (extract(epoch FROM p.until) - extract(epoch FROM now()))::float8 AS pause_left,  -- Infinity: until resumed
-                       CASE WHEN r.rate_interval IS NULL THEN r.quota
-                            ELSE greatest(0, least(r.burst, floor(
-                                (r.burst * r.rate_interval - greatest(extract(epoch FROM o.tat - now())::float8, 0))
-                                / r.rate_interval + 1e-9)))::int END AS rate_room,
-                       CASE WHEN r.concurrency IS NULL THEN r.quota
-                            ELSE greatest(r.concurrency - (SELECT count(*) FROM live l WHERE l.job_type = r.job_type), 0)::int END
-                           AS concurrency_room
-                FROM route r
-                LEFT JOIN paused p ON p.job_type = r.job_type
-                LEFT JOIN owned o ON o.job_type = r.job_type
-                LEFT JOIN seen s ON s.job_type = r.job_type
-            ) g
-        ),
-        -- --fair-by user: a skip scan over job_queue_fair_idx for the users with pending jobs of
-        -- each route, starting after the route's cursor (the last user served) and wrapping round
-        -- once, at most `take` users (plus those at their cap): one index probe per user, however
-        -- many jobs they have queued. Jobs without a user_id are one more user, '' (first in turn).
+        )
+        """
+
+    /// Per route, what may be taken now: nothing while paused, or while contended (its row, or
+    /// '*', is held by another tick or moved on since the snapshot); else the quota, cut to the
+    /// rate's free slots (GCRA: floor((now + burst*T - max(tat, now)) / T)) and to the
+    /// concurrency limit less the live leases.
+    private static func gateCTE(_ shape: TickShape) -> String {
+        // Fair shares need the route's cursor: a tick that could not lock the row (another tick
+        // is claiming this route now, from that same cursor, and holds the users' next jobs)
+        // claims oldest first, so it still finds work. So does a route's first claim anywhere,
+        // which makes its row: all the runners that start together would scan from the same
+        // beginning.
+        let fair = shape.fair ? "o.job_type IS NOT NULL" : "false"
+        var blocked = ["WHEN p.until IS NOT NULL THEN 'paused'"]
+        if shape.rate || shape.concurrency {
+            blocked.append("WHEN r.quota > 0 AND r.limited AND (o.job_type IS NULL OR o.claim_seq <> s.claim_seq) THEN 'contended'")
+        }
+        if shape.userCap {
+            blocked.append("""
+                WHEN r.quota > 0 AND NOT EXISTS (
+                                    SELECT 1 FROM owned ow JOIN seen sw ON sw.job_type = ow.job_type AND sw.claim_seq = ow.claim_seq
+                                    WHERE ow.job_type = '*') THEN 'contended'
+                """)
+        }
+        let rateRoom = shape.rate ? """
+            CASE WHEN r.rate_interval IS NULL THEN r.quota
+                                ELSE greatest(0, least(r.burst, floor(
+                                    (r.burst * r.rate_interval - greatest(extract(epoch FROM o.tat - now())::float8, 0))
+                                    / r.rate_interval + 1e-9)))::int END
+            """ : "r.quota"
+        let concurrencyRoom = shape.concurrency ? """
+            CASE WHEN r.concurrency IS NULL THEN r.quota
+                                ELSE greatest(r.concurrency - (SELECT count(*) FROM live l WHERE l.job_type = r.job_type), 0)::int END
+            """ : "r.quota"
+        return """
+            gate AS MATERIALIZED (
+                SELECT g.*,
+                       CASE WHEN g.blocked IS NOT NULL THEN 0 ELSE least(g.quota, g.rate_room, g.concurrency_room) END AS take
+                FROM (
+                    SELECT r.job_type, r.quota, r.rate_interval, r.burst,
+                           \(shape.coordinated ? "o.fair_cursor" : "NULL::text AS fair_cursor"), \(fair) AS fair,
+                           CASE \(blocked.joined(separator: "\n                        ")) END AS blocked,
+                           (extract(epoch FROM p.until) - extract(epoch FROM now()))::float8 AS pause_left,  -- Infinity: until resumed
+                           \(rateRoom) AS rate_room,
+                           \(concurrencyRoom) AS concurrency_room
+                    FROM route r
+                    LEFT JOIN paused p ON p.job_type = r.job_type
+                    \(shape.coordinated ? """
+                    LEFT JOIN owned o ON o.job_type = r.job_type
+                                        LEFT JOIN seen s ON s.job_type = r.job_type
+                    """ : "")
+                ) g
+            )
+            """
+    }
+
+    /// --fair-by user: a skip scan over job_queue_fair_idx for the users with pending jobs of
+    /// each route, starting after the route's cursor (the last user served) and wrapping round
+    /// once, at most `take` users (plus those at their cap): one index probe per user, however
+    /// many jobs they have queued. Jobs without a user_id are one more user, '' (first in turn).
+    private static func fairRouteCTE(_ shape: TickShape) -> String {
+        """
         fair_route AS MATERIALIZED (
             SELECT g.job_type, g.take, g.fair_cursor,
-                   g.take + (SELECT count(*) FROM user_room WHERE room = 0)::int AS scan
+                   g.take\(shape.userCap ? " + (SELECT count(*) FROM user_room WHERE room = 0)::int" : "") AS scan
             FROM gate g WHERE g.fair AND g.take > 0
-        ),
+        )
+        """
+    }
+
+    private static let fairUserCTE = """
         fair_user (job_type, n, user_id, wrapped) AS (
             SELECT f.job_type, 1, v.user_id, v.wrapped
             FROM fair_route f
             CROSS JOIN LATERAL (
                 SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
                         WHERE q.status = 'pending' AND q.job_type = f.job_type AND coalesce(q.user_id, '') > f.fair_cursor) AS after
+                OFFSET 0  -- one probe, however often `after` is read
             ) a
             CROSS JOIN LATERAL (
                 SELECT a.after AS user_id, false AS wrapped WHERE a.after IS NOT NULL
@@ -284,6 +396,7 @@ enum Queries {
             CROSS JOIN LATERAL (
                 SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
                         WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') > u.user_id) AS after
+                OFFSET 0  -- one probe, however often `after` is read
             ) a
             CROSS JOIN LATERAL (
                 SELECT a.after AS user_id, u.wrapped AS wrapped WHERE a.after IS NOT NULL
@@ -293,75 +406,108 @@ enum Queries {
             ) v
             WHERE u.n < f.scan AND v.user_id IS NOT NULL
               AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
-        ),
-        -- Each user's oldest due jobs, as many as round robin could give one user (the take
-        -- less one job for each other user found; at most the user's room under the cap), locked
-        -- FOR UPDATE SKIP LOCKED as any claim: at most about take^2 / 4 rows, only when fewer
-        -- users than the take have pending jobs.
-        fair_pick AS MATERIALIZED (
-            SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
-            FROM fair_user u
-            JOIN fair_route f ON f.job_type = u.job_type
-            CROSS JOIN LATERAL (SELECT count(*) AS users FROM fair_user k WHERE k.job_type = u.job_type) k
-            CROSS JOIN LATERAL (
-                SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
-                WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
-                  AND q.run_at <= now()
-                ORDER BY q.created_at
-                LIMIT least(greatest(f.take - k.users + 1, 1)::int,
-                            coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), f.take))
-                FOR UPDATE SKIP LOCKED
-            ) c
-        ),
-        -- --fair-by none: oldest first, as many as the take (users at their cap left out). The
-        -- type is a range of one value and the order is (job_type, created_at): a type that comes
-        -- as a parameter gives the planner no selectivity, and with `job_type = $x` it may walk
-        -- any index on (status, created_at) an app has, filtering every pending row of the other
-        -- types; only job_queue_claim_idx serves this order.
+        )
+        """
+
+    /// Each user's oldest due jobs, as many as round robin could give one user (the take less
+    /// one job for each other user found; at most the user's room under the cap), locked FOR
+    /// UPDATE SKIP LOCKED as any claim: at most about take^2 / 4 rows, only when fewer users than
+    /// the take have pending jobs.
+    private static func fairPickCTE(_ shape: TickShape) -> String {
+        let share = "greatest(f.take - k.users + 1, 1)::int"
+        return """
+            fair_pick AS MATERIALIZED (
+                SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
+                FROM fair_user u
+                JOIN fair_route f ON f.job_type = u.job_type
+                CROSS JOIN LATERAL (SELECT count(*) AS users FROM fair_user k WHERE k.job_type = u.job_type) k
+                CROSS JOIN LATERAL (
+                    SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
+                    WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
+                      AND q.run_at <= now()
+                    ORDER BY q.created_at
+                    LIMIT \(shape.userCap ? "least(\(share), coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), f.take))" : share)
+                    FOR UPDATE SKIP LOCKED
+                ) c
+            )
+            """
+    }
+
+    /// --fair-by none (and a fair route without its row): oldest first, as many as the take
+    /// (users at their cap left out). The type is a range of one value and the order is
+    /// (job_type, created_at): a type that comes as a parameter gives the planner no
+    /// selectivity, and with `job_type = $x` it may walk any index on (status, created_at) an
+    /// app has, filtering every pending row of the other types; only job_queue_claim_idx serves
+    /// this order.
+    private static func plainPickCTE(_ shape: TickShape) -> String {
+        """
         plain_pick AS MATERIALIZED (
             SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
             FROM gate g
             CROSS JOIN LATERAL (
                 SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
                 WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type AND q.run_at <= now()
-                  AND NOT EXISTS (SELECT 1 FROM user_room ur WHERE ur.user_id = q.user_id AND ur.room = 0)
+                  \(shape.userCap ? "AND NOT EXISTS (SELECT 1 FROM user_room ur WHERE ur.user_id = q.user_id AND ur.room = 0)" : "")
                 ORDER BY q.job_type, q.created_at
                 LIMIT g.take
                 FOR UPDATE SKIP LOCKED
             ) c
-            WHERE NOT g.fair AND g.take > 0
-        ),
-        -- Round robin: a group's first job is in round 1, its second in round 2...; within a
-        -- round, groups in the order of their oldest due job. Oldest first (one round) without
-        -- fairness.
-        pick AS MATERIALIZED (
-            SELECT p.*,
-                   row_number() OVER (PARTITION BY p.job_type ORDER BY p.round, p.head, p.created_at, p.id) AS nth_of_type,
-                   row_number() OVER (PARTITION BY p.user_id ORDER BY p.round, p.head, p.created_at, p.id) AS nth_of_user
-            FROM (
-                SELECT f.*, row_number() OVER (PARTITION BY f.job_type, f.user_id ORDER BY f.created_at) AS round,
-                       min(f.created_at) OVER (PARTITION BY f.job_type, f.user_id) AS head
-                FROM fair_pick f
-                UNION ALL
-                SELECT n.*, 1, n.created_at FROM plain_pick n
-            ) p
-        ),
-        -- Within each route's take (shares are rounded up), and within each user's room across
-        -- routes (--user-concurrency spans types).
+            WHERE \(shape.fair ? "NOT g.fair AND " : "")g.take > 0
+        )
+        """
+    }
+
+    /// Round robin: a group's first job is in round 1, its second in round 2...; within a round,
+    /// groups in the order of their oldest due job. Oldest first (one round) without fairness.
+    private static func pickCTE(_ shape: TickShape) -> String {
+        let fairRows = shape.fair ? """
+                        SELECT f.*, row_number() OVER (PARTITION BY f.job_type, f.user_id ORDER BY f.created_at) AS round,
+                               min(f.created_at) OVER (PARTITION BY f.job_type, f.user_id) AS head
+                        FROM fair_pick f
+                        UNION ALL
+
+            """ : ""
+        return """
+            pick AS MATERIALIZED (
+                SELECT p.*,
+                       row_number() OVER (PARTITION BY p.job_type ORDER BY p.round, p.head, p.created_at, p.id) AS nth_of_type\(shape.userCap ? """
+            ,
+                               row_number() OVER (PARTITION BY p.user_id ORDER BY p.round, p.head, p.created_at, p.id) AS nth_of_user
+            """ : "")
+                FROM (
+            \(fairRows)            SELECT n.*, 1 AS round, n.created_at AS head FROM plain_pick n
+                ) p
+            )
+            """
+    }
+
+    /// Within each route's take (shares are rounded up), and within each user's room across
+    /// routes (--user-concurrency spans types).
+    private static func chosenCTE(_ shape: TickShape) -> String {
+        """
         chosen AS MATERIALIZED (
             SELECT p.* FROM pick p JOIN gate g ON g.job_type = p.job_type
             WHERE p.nth_of_type <= g.take
-              AND ($20::int IS NULL OR p.user_id IS NULL
-                   OR p.nth_of_user <= coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = p.user_id), $20::int))
-        ),
+              \(shape.userCap ? """
+              AND (p.user_id IS NULL
+                               OR p.nth_of_user <= coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = p.user_id), $20::int))
+            """ : "")
+        )
+        """
+    }
+
+    private static let lockedCTE = """
         locked AS MATERIALIZED (
             SELECT array_agg(l.id ORDER BY l.round, l.head, l.created_at, l.id) AS ids,
                    array_agg(l.processed_at ORDER BY l.round, l.head, l.created_at, l.id) AS previous
             FROM (SELECT c.* FROM chosen c ORDER BY c.round, c.head, c.created_at, c.id LIMIT $3) l
-        ),
-        -- The locked jobs in order, each body measured (not loaded) only while the running sum of
-        -- the bodies to load stays within the budget: one measurement past it, not one per job.
-        -- Bodies over --max-payload are never loaded and count for nothing.
+        )
+        """
+
+    /// The locked jobs in order, each body measured (not loaded) only while the running sum of
+    /// the bodies to load stays within the budget: one measurement past it, not one per job.
+    /// Bodies over --max-payload are never loaded and count for nothing.
+    private static let walkCTE = """
         walk (n, id, processed_at, size, body, loaded) AS (
             SELECT 1, k.ids[1], k.previous[1], m.size, m.body, CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
             FROM locked k CROSS JOIN LATERAL (\(measure("1"))) m
@@ -371,11 +517,17 @@ enum Queries {
                    w.loaded + CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
             FROM walk w CROSS JOIN locked k CROSS JOIN LATERAL (\(measure("w.n + 1"))) m
             WHERE w.n < cardinality(k.ids) AND w.loaded <= $8::bigint
-        ),
+        )
+        """
+
+    /// Within the budget; or the first job alone when nothing else is held.
+    private static let candidateCTE = """
         candidate AS MATERIALIZED (
-            -- Within the budget; or the first job alone when nothing else is held.
             SELECT n, id, processed_at, size, body FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
-        ),
+        )
+        """
+
+    private static let claimedCTE = """
         claimed AS (
             UPDATE job_queue j SET
                 status = 'processing', processed_at = now(), locked_by = $2,
@@ -385,35 +537,50 @@ enum Queries {
             RETURNING j.id, j.job_type, j.user_id, j.retry_count, j.max_retries, j.processed_at,
                 c.processed_at AS previous_processed_at, coalesce(jsonb_typeof(j.payload), 'missing') AS payload_type,
                 c.size, c.body, c.n
-        ),
-        -- Jobs taken per route, and the last user served in the skip scan's order (the cursor).
-        taken AS MATERIALIZED (
-            SELECT c.job_type, count(*) AS jobs,
-                   (SELECT u.user_id FROM fair_user u
-                    WHERE u.job_type = c.job_type
-                      AND u.user_id IN (SELECT coalesce(c2.user_id, '') FROM claimed c2 WHERE c2.job_type = c.job_type)
-                    ORDER BY u.n DESC LIMIT 1) AS last_user
-            FROM claimed c GROUP BY c.job_type
-        ),
-        -- A route's first claim anywhere makes its row, with the fair cursor of this claim (a
-        -- limited route takes nothing until its row exists); sorted, so two first claims wait
-        -- for each other in one order. A row made meanwhile is left alone.
+        )
+        """
+
+    /// Jobs taken per route, and the last user served in the skip scan's order (the cursor).
+    private static func takenCTE(_ shape: TickShape) -> String {
+        let lastUser = shape.fair ? """
+            (SELECT u.user_id FROM fair_user u
+                            WHERE u.job_type = c.job_type
+                              AND u.user_id IN (SELECT coalesce(c2.user_id, '') FROM claimed c2 WHERE c2.job_type = c.job_type)
+                            ORDER BY u.n DESC LIMIT 1)
+            """ : "NULL::text"
+        return """
+            taken AS MATERIALIZED (
+                SELECT c.job_type, count(*) AS jobs, \(lastUser) AS last_user
+                FROM claimed c GROUP BY c.job_type
+            )
+            """
+    }
+
+    /// A route's first claim anywhere makes its row, with the fair cursor of this claim (a
+    /// limited route takes nothing until its row exists); sorted, so two first claims wait for
+    /// each other in one order. A row made meanwhile is left alone.
+    private static func routeAddedCTE(_ shape: TickShape) -> String {
+        """
         route_added AS (
             INSERT INTO process_jobs.route_state (job_type, fair_cursor)
             SELECT a.job_type, t.last_user FROM (
-                SELECT r.job_type FROM route r WHERE r.limited OR $19::boolean
-                UNION
-                SELECT '*' WHERE $20::int IS NOT NULL
+                SELECT r.job_type FROM route r\(shape.fair ? "" : " WHERE r.limited")
+                \(shape.userCap ? "UNION SELECT '*'" : "")
             ) a
             LEFT JOIN taken t ON t.job_type = a.job_type
             WHERE NOT EXISTS (SELECT 1 FROM seen s WHERE s.job_type = a.job_type)
             ORDER BY a.job_type
             ON CONFLICT (job_type) DO NOTHING
-        ),
-        -- The route rows this claim holds, for the routes it took jobs of: the rate's arrival time
-        -- moves on by one interval per job, the sequence by one (a claim whose snapshot predates
-        -- this commit finds it moved, and takes nothing), the cursor to the last user served.
-        -- '*' moves on with any job taken under --user-concurrency. Each row is written once.
+        )
+        """
+    }
+
+    /// The route rows this claim holds, for the routes it took jobs of: the rate's arrival time
+    /// moves on by one interval per job, the sequence by one (a claim whose snapshot predates
+    /// this commit finds it moved, and takes nothing), the cursor to the last user served. '*'
+    /// moves on with any job taken under --user-concurrency. Each row is written once.
+    private static func advancedCTE(_ shape: TickShape) -> String {
+        """
         advanced AS (
             UPDATE process_jobs.route_state s SET
                 tat = CASE WHEN g.rate_interval IS NULL OR t.job_type IS NULL THEN s.tat
@@ -425,72 +592,93 @@ enum Queries {
             LEFT JOIN taken t ON t.job_type = o.job_type
             LEFT JOIN gate g ON g.job_type = o.job_type
             WHERE s.job_type = o.job_type
-              AND (t.job_type IS NOT NULL OR (o.job_type = '*' AND EXISTS (SELECT 1 FROM taken)))
+              AND (t.job_type IS NOT NULL\(shape.userCap ? " OR (o.job_type = '*' AND EXISTS (SELECT 1 FROM taken))" : ""))
             RETURNING s.job_type, s.tat
-        ),
-        -- Routes whose due jobs a gate kept back (untouched): why, how many of those the claim
-        -- wanted (due ones, at most its quota), and when the gate opens (seconds; NULL: when a
-        -- lease ends). Due jobs are counted only for a route a gate held.
-        hold AS (
-            SELECT h.job_type, h.reason, (least(h.due, h.wanted) - h.jobs)::int AS held,
-                   CASE h.reason
-                       WHEN 'paused' THEN h.pause_left
-                       WHEN 'contended' THEN 0
-                       WHEN 'rate' THEN greatest(extract(epoch FROM h.tat - now())::float8 - (h.burst - 1) * h.rate_interval, 0)
-                   END AS next_in
-            FROM (
-                SELECT g.job_type, g.pause_left, g.rate_interval, g.burst,
-                       coalesce(a.tat, o.tat) AS tat, coalesce(t.jobs, 0) AS jobs, d.due,
-                       CASE WHEN g.blocked IS NOT NULL THEN g.blocked
-                            WHEN g.take < g.quota AND g.concurrency_room <= g.rate_room THEN 'concurrency'
-                            WHEN g.take < g.quota THEN 'rate'
-                            ELSE 'user_cap' END AS reason,
-                       CASE WHEN g.blocked IS NOT NULL OR g.take < g.quota THEN g.quota ELSE g.take END AS wanted
-                FROM gate g
-                LEFT JOIN owned o ON o.job_type = g.job_type
-                LEFT JOIN advanced a ON a.job_type = g.job_type
-                LEFT JOIN taken t ON t.job_type = g.job_type
-                CROSS JOIN LATERAL (
-                    SELECT count(*) AS due FROM (
-                        -- As in plain_pick: served by job_queue_claim_idx only.
-                        SELECT 1 FROM job_queue q
-                        WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type
-                          AND q.run_at <= now()
-                        ORDER BY q.job_type, q.created_at
-                        LIMIT g.quota) d
-                ) d
-                WHERE g.quota > 0
-                  AND (g.blocked IS NOT NULL OR g.take < g.quota
-                       OR ($20::int IS NOT NULL AND EXISTS (
-                               SELECT 1 FROM user_room ur
-                               WHERE ur.room = 0 AND EXISTS (
-                                   SELECT 1 FROM job_queue q
-                                   WHERE q.status = 'pending' AND q.job_type = g.job_type
-                                     AND coalesce(q.user_id, '') = ur.user_id AND q.run_at <= now()))))
-            ) h
-            WHERE least(h.due, h.wanted) > h.jobs
         )
-        SELECT 'recorded' AS kind, id, job_type, status, retry_count, NULL::integer AS max_retries,
-               NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
-               NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size,
-               NULL::text AS failed_job_id, NULL::float8 AS next_in
-        FROM recorded
-        UNION ALL
-        SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL, NULL
-        FROM rescued
-        UNION ALL
-        SELECT 'notified', id, job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id, NULL
-        FROM notified
-        UNION ALL
-        SELECT * FROM (
-            -- In the claim's order (round robin), which is the order to send them in.
-            SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
-                   processed_at, previous_processed_at, payload_type, body, NULL, size, NULL, NULL::float8
-            FROM claimed ORDER BY n) c
-        UNION ALL
-        SELECT 'held', NULL, job_type, reason, held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, next_in
-        FROM hold
         """
+    }
+
+    /// Routes whose due jobs a gate kept back (untouched): why, how many of those the claim
+    /// wanted (due ones, at most its quota), and when the gate opens (seconds; NULL: when a
+    /// lease ends). Due jobs are counted only for a route a gate held.
+    private static func holdCTE(_ shape: TickShape) -> String {
+        let userCapHeld = shape.userCap ? """
+             OR EXISTS (
+                                   SELECT 1 FROM user_room ur
+                                   WHERE ur.room = 0 AND EXISTS (
+                                       SELECT 1 FROM job_queue q
+                                       WHERE q.status = 'pending' AND q.job_type = g.job_type
+                                         AND coalesce(q.user_id, '') = ur.user_id AND q.run_at <= now()))
+            """ : ""
+        return """
+            hold AS (
+                SELECT h.job_type, h.reason, (least(h.due, h.wanted) - h.jobs)::int AS held,
+                       CASE h.reason
+                           WHEN 'paused' THEN h.pause_left
+                           WHEN 'contended' THEN 0
+                           WHEN 'rate' THEN greatest(extract(epoch FROM h.tat - now())::float8 - (h.burst - 1) * h.rate_interval, 0)
+                       END AS next_in
+                FROM (
+                    SELECT g.job_type, g.pause_left, g.rate_interval, g.burst,
+                           \(shape.coordinated ? "coalesce(a.tat, o.tat)" : "NULL::timestamptz") AS tat, coalesce(t.jobs, 0) AS jobs, d.due,
+                           CASE WHEN g.blocked IS NOT NULL THEN g.blocked
+                                WHEN g.take < g.quota AND g.concurrency_room <= g.rate_room THEN 'concurrency'
+                                WHEN g.take < g.quota THEN 'rate'
+                                ELSE 'user_cap' END AS reason,
+                           CASE WHEN g.blocked IS NOT NULL OR g.take < g.quota THEN g.quota ELSE g.take END AS wanted
+                    FROM gate g
+                    \(shape.coordinated ? """
+                    LEFT JOIN owned o ON o.job_type = g.job_type
+                                        LEFT JOIN advanced a ON a.job_type = g.job_type
+                    """ : "")
+                    LEFT JOIN taken t ON t.job_type = g.job_type
+                    CROSS JOIN LATERAL (
+                        SELECT count(*) AS due FROM (
+                            -- As in plain_pick: served by job_queue_claim_idx only.
+                            SELECT 1 FROM job_queue q
+                            WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type
+                              AND q.run_at <= now()
+                            ORDER BY q.job_type, q.created_at
+                            LIMIT g.quota) d
+                    ) d
+                    WHERE g.quota > 0 AND (g.blocked IS NOT NULL OR g.take < g.quota\(userCapHeld))
+                ) h
+                WHERE least(h.due, h.wanted) > h.jobs
+            )
+            """
+    }
+
+    /// The tick's rows: one typed row shape for every kind, whichever parts the shape has.
+    private static func tickRows(_ shape: TickShape) -> String {
+        var rows = ["""
+            SELECT NULL::text AS kind, NULL::uuid AS id, NULL::text AS job_type, NULL::text AS status,
+                   NULL::integer AS retry_count, NULL::integer AS max_retries,
+                   NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
+                   NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size,
+                   NULL::text AS failed_job_id, NULL::float8 AS next_in
+            WHERE false
+            """]
+        if shape.outcomes {
+            rows.append("SELECT 'recorded', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM recorded")
+        }
+        if shape.rescue {
+            rows.append("SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL, NULL FROM rescued")
+        }
+        if shape.failureJobs {
+            rows.append("SELECT 'notified', id, job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id, NULL FROM notified")
+        }
+        if shape.claim {
+            rows.append("""
+                SELECT * FROM (
+                    -- In the claim's order (round robin), which is the order to send them in.
+                    SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
+                           processed_at, previous_processed_at, payload_type, body, NULL, size, NULL, NULL::float8
+                    FROM claimed ORDER BY n) c
+                """)
+            rows.append("SELECT 'held', NULL, job_type, reason, held, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, next_in FROM hold")
+        }
+        return rows.joined(separator: "\nUNION ALL\n")
+    }
 
     /// The request body of the job at `index` in `k.ids`: its size in bytes (0 when the payload
     /// is not an object), and the body itself when it comes with the claim (up to $11 and within
