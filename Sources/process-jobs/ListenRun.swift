@@ -1,6 +1,7 @@
 import ArgumentParser
 import CurlTransport
-import Foundation
+import FoundationEssentials
+import Synchronization
 import HealthServer
 import Logging
 import PostgresClient
@@ -187,19 +188,17 @@ struct ListenRun {
 }
 
 /// The latest /metrics text, written by the loop and read from the server's thread.
-private final class MetricsPage: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current = ""
-    private var rows: [OperatorStore.QueueRow]?
+private final class MetricsPage: Sendable {
+    private let state = Mutex<(text: String, queue: [OperatorStore.QueueRow]?)>(("", nil))
 
     var text: String {
-        get { lock.withLock { current } }
-        set { lock.withLock { current = newValue } }
+        get { state.withLock { $0.text } }
+        set { state.withLock { $0.text = newValue } }
     }
 
     /// The queue as last read, kept for a refresh that does not read it.
     var queue: [OperatorStore.QueueRow]? {
-        get { lock.withLock { rows } }
-        set { lock.withLock { rows = newValue } }
+        get { state.withLock { $0.queue } }
+        set { state.withLock { $0.queue = newValue } }
     }
 }
