@@ -373,39 +373,41 @@ enum Queries {
         """
     }
 
+    /// Each step carries its route's take, scan and cursor (no join per step) and probes the
+    /// index once: the first user of the route only when the scan wraps round.
     private static let fairUserCTE = """
-        fair_user (job_type, n, user_id, wrapped) AS (
-            SELECT f.job_type, 1, v.user_id, v.wrapped
+        fair_user (job_type, n, user_id, wrapped, take, scan, cursor) AS (
+            SELECT f.job_type, 1, v.user_id, v.wrapped, f.take, f.scan, f.fair_cursor
             FROM fair_route f
             CROSS JOIN LATERAL (
                 SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
                         WHERE q.status = 'pending' AND q.job_type = f.job_type AND coalesce(q.user_id, '') > f.fair_cursor) AS after
-                OFFSET 0  -- one probe, however often `after` is read
+                OFFSET 0
             ) a
             CROSS JOIN LATERAL (
-                SELECT a.after AS user_id, false AS wrapped WHERE a.after IS NOT NULL
-                UNION ALL
-                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q WHERE q.status = 'pending' AND q.job_type = f.job_type), true
-                WHERE a.after IS NULL
+                SELECT coalesce(a.after, (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
+                                          WHERE q.status = 'pending' AND q.job_type = f.job_type)) AS user_id,
+                       a.after IS NULL AS wrapped
+                OFFSET 0
             ) v
             WHERE v.user_id IS NOT NULL AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
             UNION ALL
-            SELECT u.job_type, u.n + 1, v.user_id, v.wrapped
+            SELECT u.job_type, u.n + 1, v.user_id, v.wrapped, u.take, u.scan, u.cursor
             FROM fair_user u
-            JOIN fair_route f ON f.job_type = u.job_type
             CROSS JOIN LATERAL (
                 SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
                         WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') > u.user_id) AS after
-                OFFSET 0  -- one probe, however often `after` is read
+                OFFSET 0
             ) a
             CROSS JOIN LATERAL (
-                SELECT a.after AS user_id, u.wrapped AS wrapped WHERE a.after IS NOT NULL
-                UNION ALL
-                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q WHERE q.status = 'pending' AND q.job_type = u.job_type), true
-                WHERE a.after IS NULL AND NOT u.wrapped
+                SELECT CASE WHEN a.after IS NOT NULL THEN a.after
+                            WHEN NOT u.wrapped THEN (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
+                                                     WHERE q.status = 'pending' AND q.job_type = u.job_type) END AS user_id,
+                       u.wrapped OR a.after IS NULL AS wrapped
+                OFFSET 0
             ) v
-            WHERE u.n < f.scan AND v.user_id IS NOT NULL
-              AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
+            WHERE u.n < u.scan AND v.user_id IS NOT NULL
+              AND (NOT v.wrapped OR u.cursor IS NULL OR v.user_id <= u.cursor)
         )
         """
 
@@ -414,19 +416,17 @@ enum Queries {
     /// UPDATE SKIP LOCKED as any claim: at most about take^2 / 4 rows, only when fewer users than
     /// the take have pending jobs.
     private static func fairPickCTE(_ shape: TickShape) -> String {
-        let share = "greatest(f.take - k.users + 1, 1)::int"
+        let share = "greatest(u.take - u.users + 1, 1)::int"
         return """
             fair_pick AS MATERIALIZED (
                 SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
-                FROM fair_user u
-                JOIN fair_route f ON f.job_type = u.job_type
-                CROSS JOIN LATERAL (SELECT count(*) AS users FROM fair_user k WHERE k.job_type = u.job_type) k
+                FROM (SELECT f.*, count(*) OVER (PARTITION BY f.job_type) AS users FROM fair_user f) u
                 CROSS JOIN LATERAL (
                     SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
                     WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
                       AND q.run_at <= now()
                     ORDER BY q.created_at
-                    LIMIT \(shape.userCap ? "least(\(share), coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), f.take))" : share)
+                    LIMIT \(shape.userCap ? "least(\(share), coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), u.take))" : share)
                     FOR UPDATE SKIP LOCKED
                 ) c
             )
