@@ -22,7 +22,7 @@ struct ProcessJobs: ParsableCommand {
         openStandardDescriptors()
         // The timer's invocation (`process-jobs` or `process-jobs run`, as the systemd unit runs
         // it with no PROCESS_JOBS_ARGS) has nothing to parse: every option takes its default.
-        // Skipping the parser there saves about 3 ms of a 10 ms idle run (it reflects over every
+        // Skipping the parser there saves about 3 ms of an idle run's CPU (it reflects over every
         // option of the command several times per parse; docs/performance.md, "Idle run").
         let arguments = CommandLine.arguments.dropFirst()
         guard arguments.isEmpty || arguments == ["run"] else { return main(nil) }
