@@ -22,17 +22,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("error, warning, info or debug.", valueName: "level"))
     var logLevel: LogLevel = .info
 
-    /// Sets up logging for the process and returns the logger. `sink` lets a live progress line
-    /// clear itself before each log line.
-    func makeLogger(label: String = "process-jobs", sink: LineSink = .standardError) -> Logger {
-        let environment = ProcessEnvironment.current
-        let format = logFormat ?? (isatty(2) == 1 ? .text : .json)
-        let journald = environment["JOURNAL_STREAM"].map { !$0.isEmpty } ?? false
-        let level = logLevel.level
-        LoggingSystem.bootstrapOnce {
-            LineLogHandler(format: format, level: level, journald: journald, sink: sink)
-        }
-        return Logger(label: label)
+    /// The same options as plain values, for code that also runs without a parse (`run`).
+    var settings: CommonSettings {
+        CommonSettings(databaseURL: databaseURL, dbTimeout: dbTimeout, logFormat: logFormat, logLevel: logLevel)
     }
 
     /// A password in argv would sit in `ps` for the whole run.
@@ -43,28 +35,22 @@ struct CommonOptions: ParsableArguments {
         _ = try databaseTimeout()
     }
 
-    /// --db-timeout in seconds (default 30).
+    // What CommonSettings does, for the commands that are always parsed.
+
+    func makeLogger(label: String = "process-jobs", sink: LineSink = .standardError) -> Logger {
+        settings.makeLogger(label: label, sink: sink)
+    }
+
     func databaseTimeout() throws(ExitCode) -> Double {
-        guard let dbTimeout else { return 30 }
-        return try Operator.duration(dbTimeout, flag: "--db-timeout")
+        try settings.databaseTimeout()
     }
 
-    /// Opens the database connection: --database-url, else DATABASE_URL, else libpq's defaults.
-    /// Waits on it act on `stop` (within a second).
     func connect(stop: StopSignal? = nil) throws(ExitCode) -> Connection {
-        do {
-            return try open(stop: stop)
-        } catch {
-            throw ExitStatus.from(error)
-        }
+        try settings.connect(stop: stop)
     }
 
-    /// The connection, or libpq's error (for `check`, which prints it as one of its lines).
     func open(stop: StopSignal? = nil) throws(PostgresError) -> Connection {
-        let conninfo = databaseURL ?? ProcessEnvironment.current["DATABASE_URL"]
-        let timeout = (try? databaseTimeout()) ?? 30
-        return try Connection(conninfo: conninfo, timeout: timeout,
-                              stop: stop.map { signal in .init(descriptor: signal.wakeDescriptor) { signal.received() > 0 } })
+        try settings.open(stop: stop)
     }
 }
 

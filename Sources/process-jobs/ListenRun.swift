@@ -17,7 +17,7 @@ struct ListenRun {
     let settings: RunSettings
     var credentials: Credentials
     let metricsFile: String?
-    let common: CommonOptions
+    let common: CommonSettings
     let log: Logger
     let environment: [String: String]
     /// SIGHUP: the credentials read again (or the ones in use, when the files became unusable).

@@ -82,40 +82,39 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
+        try Self.run(request)
+    }
+
+    /// `run` from plain values: ProcessJobs.main calls it without a parse when there is nothing to parse.
+    static func run(_ request: RunRequest) throws {
         let environment = ProcessEnvironment.current
-        let progress = dryRun ? nil : ProgressDisplay.forTerminal(environment: environment)
+        let common = request.common
+        let progress = request.dryRun ? nil : ProgressDisplay.forTerminal(environment: environment)
         let log = common.makeLogger(sink: progress?.sink ?? .standardError)
         let configuration: RunConfiguration
         do {
-            configuration = try RunConfiguration.resolve(flags, environment: environment)
+            configuration = try RunConfiguration.resolve(request.flags, environment: environment)
         } catch {
             throw ExitStatus.from(error)
         }
-        var typed = ListenOptions.Typed()
-        typed.listen = listen
-        typed.once = once
-        typed.every = every
-        typed.pollInterval = pollInterval
-        typed.metricsInterval = metricsInterval
-        typed.http = http
-        typed.listenDatabaseURL = listenDatabaseURL
         let listenOptions: ListenOptions?
         do {
-            listenOptions = try ListenOptions.resolve(typed, environment: environment,
+            listenOptions = try ListenOptions.resolve(request.listen, environment: environment,
                                                       main: common.databaseURL ?? environment["DATABASE_URL"])
         } catch {
             throw ExitStatus.from(error)
         }
-        if dryRun {
-            if listen { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --listen") }
+        if request.dryRun {
+            if request.listen.listen { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --listen") }
             // Needs no token: nothing is sent.
-            if every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
+            if request.listen.every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
             return try DryRun.show(configuration, connection: common.connect())
         }
         var credentials: Credentials
         do {
-            credentials = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,
-                                                 configuration: configuration, environment: environment) {
+            credentials = try Credentials.load(tokenFile: request.tokenFile, signingSecretFile: request.signingSecretFile,
+                                               bearerToken: !request.noBearerToken, configuration: configuration,
+                                               environment: environment) {
                 log.warning("\($0)")
             }
         } catch {
@@ -123,20 +122,20 @@ struct RunCommand: ParsableCommand {
         }
         let schedule: RepeatSchedule?
         do {
-            schedule = try RepeatSchedule.parse(every: every, window: window)
+            schedule = try RepeatSchedule.parse(every: request.listen.every, window: request.window)
         } catch {
             throw ExitStatus.from(error)
         }
         if let listenOptions {
             var settings = configuration.settings
             // A listener runs until stopped: only an explicit --max-runtime ends it.
-            if maxRuntime == nil { settings.maxRuntime = nil }
+            if request.flags.maxRuntime == nil { settings.maxRuntime = nil }
             settings.heldRecheck = listenOptions.pollInterval
             return try ListenRun(options: listenOptions, configuration: configuration, settings: settings, credentials: credentials,
-                                 metricsFile: metricsFile, common: common, log: log, environment: environment,
-                                 reload: { reloaded($0, configuration: configuration, environment: environment, log: log) }).run()
+                                 metricsFile: request.metricsFile, common: common, log: log, environment: environment,
+                                 reload: { reloaded($0, request: request, configuration: configuration, environment: environment, log: log) }).run()
         }
-        let metrics = try MetricsRecorder(path: metricsFile, types: configuration.targets.keys.sorted(),
+        let metrics = try MetricsRecorder(path: request.metricsFile, types: configuration.targets.keys.sorted(),
                                           lease: configuration.settings.lease, log: log)
         let stop = StopSignal()
         stop.install()
@@ -158,7 +157,7 @@ struct RunCommand: ParsableCommand {
             wakeDescriptor: stop.wakeDescriptor)
         try RepeatLoop(schedule: schedule, stop: stop).run(settings: settings) { turn throws(ExitCode) -> RunReport in
             if turn.reload {
-                credentials = reloaded(credentials, configuration: configuration, environment: environment, log: log)
+                credentials = reloaded(credentials, request: request, configuration: configuration, environment: environment, log: log)
             }
             if turn.index > 0 { connection = try common.connect(stop: stop) }
             let started = Stopwatch()
@@ -186,11 +185,12 @@ struct RunCommand: ParsableCommand {
 
     /// SIGHUP in repeat mode: the token and signing secret files read again for the next run. A file that became
     /// unusable keeps the tokens in use, with an error in the log, rather than stopping the loop.
-    func reloaded(_ current: Credentials, configuration: RunConfiguration, environment: [String: String],
-                          log: Logger) -> Credentials {
+    static func reloaded(_ current: Credentials, request: RunRequest, configuration: RunConfiguration,
+                         environment: [String: String], log: Logger) -> Credentials {
         do {
-            let fresh = try Credentials.load(tokenFile: tokenFile, signingSecretFile: signingSecretFile, bearerToken: !noBearerToken,
-                                                 configuration: configuration, environment: environment) {
+            let fresh = try Credentials.load(tokenFile: request.tokenFile, signingSecretFile: request.signingSecretFile,
+                                             bearerToken: !request.noBearerToken, configuration: configuration,
+                                             environment: environment) {
                 log.warning("\($0)")
             }
             log.notice("SIGHUP: token re-read", metadata: ["source": .string(fresh.summary)])
@@ -201,7 +201,9 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private var flags: RunFlags {
+    /// The parsed options as plain values.
+    private var request: RunRequest {
+        var request = RunRequest()
         var flags = RunFlags()
         flags.batchSize = batchSize
         flags.concurrency = concurrency
@@ -224,7 +226,22 @@ struct RunCommand: ParsableCommand {
         flags.maxPayload = maxPayload
         flags.maxInflightBytes = maxInflightBytes
         routing.apply(to: &flags)
-        return flags
+        request.flags = flags
+        request.listen.listen = listen
+        request.listen.once = once
+        request.listen.every = every
+        request.listen.pollInterval = pollInterval
+        request.listen.metricsInterval = metricsInterval
+        request.listen.http = http
+        request.listen.listenDatabaseURL = listenDatabaseURL
+        request.tokenFile = tokenFile
+        request.signingSecretFile = signingSecretFile
+        request.noBearerToken = noBearerToken
+        request.window = window
+        request.dryRun = dryRun
+        request.metricsFile = metricsFile
+        request.common = common.settings
+        return request
     }
 
     /// "host:pid": who holds a lease, as the contract's locked_by column says.

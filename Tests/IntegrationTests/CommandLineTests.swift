@@ -27,6 +27,27 @@ final class CommandLineTests: IntegrationTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "one line: \(result.stderr)")
     }
 
+    /// `process-jobs` and `process-jobs run` skip the argument parser (ProcessJobs.main gives every
+    /// option its default): each must do what the parsed run does, refused or working.
+    func testRunWithoutFlagsDoesWhatTheParsedRunDoes() throws {
+        let parsed = try runBinary(["run", "--log-level", "info"], environment: ["DATABASE_URL": databaseURL])
+        XCTAssertEqual(parsed.status, 78, parsed.stderr)
+        for arguments in [[], ["run"]] {
+            let refused = try runBinary(arguments, environment: ["DATABASE_URL": databaseURL])
+            XCTAssertEqual(refused.status, parsed.status, "\(arguments): \(refused.stderr)")
+            XCTAssertEqual(refused.stderr, parsed.stderr, "\(arguments)")
+        }
+        let app = try startApp()
+        for arguments in [[], ["run"]] {
+            try db.insertJobs("generate-image", count: 3)
+            let result = try runBinary(arguments, environment: environment(app: app))
+            XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+            // Not a terminal: JSON lines at level info, as the parsed defaults say.
+            XCTAssertTrue(result.stderr.contains(#""msg":"run done","claimed":3,"completed":3"#), "\(arguments): \(result.stderr)")
+        }
+        XCTAssertEqual(try db.count(where: "status = 'completed'"), 6)
+    }
+
     func testTokenWithNewlineInsideIsRefused() throws {
         let result = try runBinary(["run"], environment: ["DATABASE_URL": databaseURL, "SUPABASE_SERVICE_ROLE_KEY": "abc\ndef"])
         XCTAssertEqual(result.status, 78)
