@@ -373,24 +373,14 @@ enum Queries {
         """
     }
 
-    /// Each step carries its route's take, scan and cursor (no join per step) and probes the
-    /// index once: the first user of the route only when the scan wraps round.
+    /// Starts at the route's cursor (step 0, no user of its own); each step carries its route's
+    /// take, scan and cursor (no join per step) and probes the index once, for the next user,
+    /// and for the route's first user only when the scan wraps round. Written once, each probe
+    /// is planned once.
     private static let fairUserCTE = """
         fair_user (job_type, n, user_id, wrapped, take, scan, cursor) AS (
-            SELECT f.job_type, 1, v.user_id, v.wrapped, f.take, f.scan, f.fair_cursor
+            SELECT f.job_type, 0, f.fair_cursor, false, f.take, f.scan, f.fair_cursor
             FROM fair_route f
-            CROSS JOIN LATERAL (
-                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
-                        WHERE q.status = 'pending' AND q.job_type = f.job_type AND coalesce(q.user_id, '') > f.fair_cursor) AS after
-                OFFSET 0
-            ) a
-            CROSS JOIN LATERAL (
-                SELECT coalesce(a.after, (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
-                                          WHERE q.status = 'pending' AND q.job_type = f.job_type)) AS user_id,
-                       a.after IS NULL AS wrapped
-                OFFSET 0
-            ) v
-            WHERE v.user_id IS NOT NULL AND (NOT v.wrapped OR f.fair_cursor IS NULL OR v.user_id <= f.fair_cursor)
             UNION ALL
             SELECT u.job_type, u.n + 1, v.user_id, v.wrapped, u.take, u.scan, u.cursor
             FROM fair_user u
@@ -420,7 +410,7 @@ enum Queries {
         return """
             fair_pick AS MATERIALIZED (
                 SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
-                FROM (SELECT f.*, count(*) OVER (PARTITION BY f.job_type) AS users FROM fair_user f) u
+                FROM (SELECT f.*, count(*) OVER (PARTITION BY f.job_type) AS users FROM fair_user f WHERE f.n > 0) u
                 CROSS JOIN LATERAL (
                     SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
                     WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
@@ -506,12 +496,11 @@ enum Queries {
 
     /// The locked jobs in order, each body measured (not loaded) only while the running sum of
     /// the bodies to load stays within the budget: one measurement past it, not one per job.
-    /// Bodies over --max-payload are never loaded and count for nothing.
+    /// Bodies over --max-payload are never loaded and count for nothing. Step 0 is the start (no
+    /// job), so the measurement is written, and planned, once.
     private static let walkCTE = """
         walk (n, id, processed_at, size, body, loaded) AS (
-            SELECT 1, k.ids[1], k.previous[1], m.size, m.body, CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
-            FROM locked k CROSS JOIN LATERAL (\(measure("1"))) m
-            WHERE cardinality(k.ids) > 0
+            SELECT 0, NULL::uuid, NULL::timestamptz, 0::bigint, NULL::text, 0::bigint
             UNION ALL
             SELECT w.n + 1, k.ids[w.n + 1], k.previous[w.n + 1], m.size, m.body,
                    w.loaded + CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
@@ -523,7 +512,7 @@ enum Queries {
     /// Within the budget; or the first job alone when nothing else is held.
     private static let candidateCTE = """
         candidate AS MATERIALIZED (
-            SELECT n, id, processed_at, size, body FROM walk WHERE loaded <= $8::bigint OR (n = 1 AND $9::boolean)
+            SELECT n, id, processed_at, size, body FROM walk WHERE n > 0 AND (loaded <= $8::bigint OR (n = 1 AND $9::boolean))
         )
         """
 
@@ -544,7 +533,7 @@ enum Queries {
     private static func takenCTE(_ shape: TickShape) -> String {
         let lastUser = shape.fair ? """
             (SELECT u.user_id FROM fair_user u
-                            WHERE u.job_type = c.job_type
+                            WHERE u.job_type = c.job_type AND u.n > 0
                               AND u.user_id IN (SELECT coalesce(c2.user_id, '') FROM claimed c2 WHERE c2.job_type = c.job_type)
                             ORDER BY u.n DESC LIMIT 1)
             """ : "NULL::text"
