@@ -121,21 +121,22 @@ struct ListenRun {
         let loop = ListenLoop(listener: listener, stop: stop, pollInterval: options.pollInterval,
                               maxRuntime: settings.maxRuntime, log: log)
         let hooks = ListenLoop.Hooks(
-            burst: { left in
+            burst: { left, probe in
                 var burstSettings = settings
                 burstSettings.maxRuntime = left
-                let runner = Runner(store: JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure),
-                                    transport: transport, settings: burstSettings, targets: configuration.targets,
-                                    credentials: credentials, stop: stop, log: log)
+                let store = JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
+                let runner = Runner(store: probe ? store : NotifiedStore(store), transport: transport, settings: burstSettings,
+                                    targets: configuration.targets, credentials: credentials, stop: stop, log: log)
                 runner.reconnect = { () throws(PostgresError) -> any TickStore in
                     connection = try common.open(stop: stop)
                     return JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
                 }
                 // Notifications during the burst: read only while connected (reconnecting is
-                // the loop's, between bursts, where a pooler found on the way is an exit).
+                // the loop's, between bursts, where a pooler found on the way is an exit). Jobs
+                // due later are the probe's, after the burst.
                 runner.notifications = (descriptor: { listener.descriptor }, take: {
                     guard listener.descriptor != nil, let event = try? listener.service() else { return false }
-                    if case .notified = event { return true }
+                    if case .notified(let dueNow, _) = event { return dueNow > 0 }
                     return false
                 })
                 runner.everyTurn = alive

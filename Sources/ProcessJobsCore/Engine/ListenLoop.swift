@@ -7,8 +7,8 @@ import Logging
 import PostgresClient
 
 /// The resident loop of `run --listen`: it sleeps on the listening connection and the stop
-/// signal's pipe, and runs a burst (one Runner run: probe, then claim and send until drained)
-/// when ClaimTimer says so. Each burst is an ordinary run, so leases, fencing, flow control,
+/// signal's pipe, and runs a burst (one Runner run: probe, then claim and send until drained;
+/// no probe when a notification said a job is due now) when ClaimTimer says so. Each burst is an ordinary run, so leases, fencing, flow control,
 /// the grace after SIGTERM and the exit codes hold unchanged. What is not a run's end here:
 /// the database going away (the main connection is reopened with backoff, then a burst claims
 /// what arrived meanwhile) and the app being unreachable (the circuit opens for a while).
@@ -24,10 +24,11 @@ public final class ListenLoop {
 
     /// What the caller does for the loop.
     public struct Hooks {
-        /// One burst; the argument is what is left of --max-runtime (nil: no limit). Throws a
+        /// One burst, given what is left of --max-runtime (nil: no limit) and whether it starts
+        /// with the probe (false: a notification said a job is due now, claim at once). Throws a
         /// PostgresError when the database failed (a transient one is retried here), or
         /// whatever ends the process (a rejected token, a configuration error).
-        public var burst: (Double?) throws -> RunReport
+        public var burst: (_ left: Double?, _ probe: Bool) throws -> RunReport
         /// Opens the main connection again after it was lost (a PostgresError while it cannot).
         public var reconnect: () throws -> Void
         /// A SIGHUP arrived: read the token and signing-secret files again.
@@ -36,7 +37,7 @@ public final class ListenLoop {
         /// metrics); returns when it next wants a turn, nil for no particular time.
         public var turned: (Double) -> Double?
 
-        public init(burst: @escaping (Double?) throws -> RunReport, reconnect: @escaping () throws -> Void,
+        public init(burst: @escaping (_ left: Double?, _ probe: Bool) throws -> RunReport, reconnect: @escaping () throws -> Void,
                     reload: @escaping () -> Void, turned: @escaping (Double) -> Double?) {
             self.burst = burst
             self.reconnect = reconnect
@@ -72,7 +73,8 @@ public final class ListenLoop {
             if let left, left <= 0 { return .maxRuntime }
 
             switch try listener.service() {
-            case .notified, .connected: timer.notified(now: now)
+            case .notified(let dueNow, _) where dueNow > 0: timer.notified(now: now)
+            case .notified, .connected: timer.lookAgain(now: now)
             case .idle, .down: break
             }
             if databaseDown, database.due(at: now) {
@@ -82,7 +84,7 @@ public final class ListenLoop {
                     if let outage = database.connected(at: clock.now()) {
                         log.notice("database connection back after \(DurationText.format(outage.seconds)) (\(outage.failures) failed \(outage.failures == 1 ? "try" : "tries")): claiming what arrived meanwhile")
                     }
-                    timer.notified(now: clock.now())
+                    timer.lookAgain(now: clock.now())
                 } catch let error as PostgresError where error.isTransient {
                     _ = database.failed(at: clock.now(), random: random.nextUnit())
                 }
@@ -90,7 +92,7 @@ public final class ListenLoop {
             now = clock.now()
             if !databaseDown, timer.due(now: now) {
                 do {
-                    let report = try hooks.burst(left)
+                    let report = try hooks.burst(left, timer.probes)
                     now = clock.now()
                     switch report.stopReason {
                     case .signal: return .signal

@@ -4,11 +4,22 @@
 /// --poll-interval on, as the backstop for a notification that was missed. The app unreachable
 /// opens the circuit: no claim for `circuitPause`, notifications included (they would only
 /// release their jobs again). Pure: times are monotonic seconds passed in.
+///
+/// It also decides whether a burst starts with the probe. A notification that a job is due now
+/// already says what the probe would: the burst claims at once, one round trip sooner. The probe
+/// keeps its place where nothing else says whether and when work is due: the first burst (it
+/// also reads the schema version), the backstop poll, a wake at a known run_at, after a
+/// reconnect or a notification of jobs due later, and before the listener sleeps again (only the
+/// probe tells until when), so a burst that skipped it is followed by one that does not.
 public struct ClaimTimer: Sendable, Equatable {
     public let pollInterval: Double
     public let circuitPause: Double
     /// When to claim next.
     public private(set) var next: Double
+    /// Whether the next burst starts with the probe.
+    public private(set) var probes = true
+    /// A burst with the probe has ended: the schema version has been read.
+    private var probed = false
     /// While the circuit is open: when it closes.
     public private(set) var circuitOpenUntil: Double?
 
@@ -31,8 +42,9 @@ public struct ClaimTimer: Sendable, Equatable {
         case foundNothing(nextDueIn: Double?)
         /// It claimed and drained: look again at once.
         case worked
-        /// The probe saw due work but the burst claimed none (a route paused until resumed, or
-        /// held by another runner's claim): look again within `fruitlessRetry`, not in a loop.
+        /// The burst claimed none: after the probe saw due work (a route paused until resumed, or
+        /// held by another runner's claim), look again within `fruitlessRetry`, not in a loop;
+        /// without the probe (another listener took the job), probe at once.
         case fruitless
         /// Its due work waits for a route's rate or pause, this many seconds.
         case held(nextDueIn: Double)
@@ -42,13 +54,16 @@ public struct ClaimTimer: Sendable, Equatable {
 
     public mutating func burstEnded(_ burst: Burst, now: Double) {
         let backstop = now + pollInterval
+        let withProbe = probes
+        probed = probed || withProbe
+        probes = true
         switch burst {
         case .foundNothing(let due):
             next = min(backstop, due.map { now + max(0, $0) + Self.slack } ?? backstop)
         case .worked:
             next = now
         case .fruitless:
-            next = now + min(pollInterval, Self.fruitlessRetry)
+            next = withProbe ? now + min(pollInterval, Self.fruitlessRetry) : now
         case .held(let due):
             next = min(backstop, now + max(0, due) + Self.slack)
         case .appUnreachable:
@@ -57,12 +72,26 @@ public struct ClaimTimer: Sendable, Equatable {
         }
     }
 
-    /// A notification arrived, or the listening connection came back (jobs may have become due
-    /// while it was down): claim now, unless the circuit is open.
+    /// A notification said a job is due now: claim now, without the probe once one has read the
+    /// schema version, unless the circuit is open.
     public mutating func notified(now: Double) {
-        if let until = circuitOpenUntil, now < until { return }
+        guard claimNow(now) else { return }
+        if probed { probes = false }
+    }
+
+    /// Something may be due, nothing says what: the listening connection came back (jobs may have
+    /// become due while it was down), the main one did, or jobs were scheduled for later (the
+    /// probe learns their run_at). Claim now, with the probe, unless the circuit is open.
+    public mutating func lookAgain(now: Double) {
+        guard claimNow(now) else { return }
+        probes = true
+    }
+
+    private mutating func claimNow(_ now: Double) -> Bool {
+        if let until = circuitOpenUntil, now < until { return false }
         circuitOpenUntil = nil
         next = min(next, now)
+        return true
     }
 
     public func due(now: Double) -> Bool { now >= next }

@@ -5,9 +5,12 @@ import PostgresClient
 /// the connection that claims, proven at every connect to receive what is sent (PoolerCheck),
 /// and reconnected with backoff when it is lost (ReconnectPolicy) without ending the process.
 /// It owns no loop: the driver polls `descriptor` beside its other descriptors, wakes by
-/// `reconnectAt`, and calls `service()`; every event but `.idle` and `.down` means "claim now".
+/// `reconnectAt`, and calls `service()`; every event but `.idle` and `.down` means "claim now"
+/// (with the probe first, unless a notification said a job is due now).
 public final class Listener {
     public static let channel = "process_jobs"
+    /// The trigger's payload for an INSERT of jobs due only later (ListenQueries.trigger).
+    public static let laterPayload = "later"
 
     public let source: ListenDatabaseURL
     private let timeout: Double
@@ -21,8 +24,9 @@ public final class Listener {
 
     /// What a call to `service()` found.
     public enum Event: Equatable, Sendable {
-        /// This many notifications arrived: jobs became due.
-        case notified(Int)
+        /// Notifications arrived: `dueNow` of them said jobs became due now (the trigger's empty
+        /// payload), `later` that jobs were scheduled for later (payload 'later').
+        case notified(dueNow: Int, later: Int)
         /// The connection is (again) listening: jobs may have become due while it was not.
         case connected
         /// Nothing arrived.
@@ -68,8 +72,9 @@ public final class Listener {
         guard let connection else { return try reconnect() }
         do {
             let received = try connection.notifications()
-            let jobs = received.filter { !$0.payload.hasPrefix(PoolerCheck.payloadPrefix) }.count
-            return jobs > 0 ? .notified(jobs) : .idle
+            let jobs = received.filter { !$0.payload.hasPrefix(PoolerCheck.payloadPrefix) }
+            let later = jobs.filter { $0.payload == Listener.laterPayload }.count
+            return jobs.isEmpty ? .idle : .notified(dueNow: jobs.count - later, later: later)
         } catch {
             self.connection = nil
             let decision = policy.failed(at: now(), random: random())

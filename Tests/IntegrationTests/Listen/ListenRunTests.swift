@@ -37,6 +37,35 @@ final class ListenRunTests: IntegrationTestCase {
         XCTAssertTrue(listener.isRunning, listener.stderr)
     }
 
+    func testABurstANotificationStartedClaimsWithoutTheProbe() throws {
+        let app = try startApp()
+        let waiting = try db.insertJob("generate-image")
+        let listener = try startListener(app: app, ["--poll-interval", "30s", "--log-level", "debug"])
+        awaitCondition("the job waiting at start completed") { (try? db.job(waiting).status) == "completed" }
+        // Idle again: the probe after that burst was the main connection's last statement.
+        awaitCondition("the listener probed and sleeps") {
+            (try? db.query("""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'process-jobs'
+                   AND state = 'idle' AND query LIKE 'SELECT EXISTS%'
+                """).values[0][0]) == "1"
+        }
+        let notified = try db.insertJob("generate-image")
+        awaitCondition("the notified job completed") { (try? db.job(notified).status) == "completed" }
+        awaitCondition("both bursts logged") { Self.burstRoundTrips(listener.stderr).count == 2 }
+        let trips = Self.burstRoundTrips(listener.stderr)
+        XCTAssertEqual(trips[1], trips[0] - 1, "the same work (claim, send, record), one round trip fewer: no probe before the claim")
+        XCTAssertTrue(listener.isRunning, listener.stderr)
+    }
+
+    /// round_trips of each "burst done" line (debug) in the listener's JSON log.
+    static func burstRoundTrips(_ log: String) -> [Int] {
+        log.split(separator: "\n").compactMap { line in
+            guard line.contains("\"msg\":\"burst done\""),
+                  let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return (object["round_trips"] as? Int) ?? (object["round_trips"] as? String).flatMap { Int($0) }
+        }
+    }
+
     func testSIGTERMExitsZeroWithinTheGraceWithNothingLeased() throws {
         let app = try startApp(arguments: ["--delay-ms", "1500"])
         let listener = try startListener(app: app, ["--grace", "10s", "--concurrency", "4"])

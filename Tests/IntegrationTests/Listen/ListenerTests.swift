@@ -41,7 +41,9 @@ final class ListenerTests: IntegrationTestCase {
         try listener.start()
         XCTAssertEqual(try listener.service(), .idle)
         try db.query("SELECT pg_notify('process_jobs', '')")
-        XCTAssertEqual(try nextEvent(listener), .notified(1))
+        XCTAssertEqual(try nextEvent(listener), .notified(dueNow: 1, later: 0))
+        try db.query("INSERT INTO job_queue (job_type, payload, run_at) VALUES ('generate-image', '{}', now() + interval '1 hour')")
+        XCTAssertEqual(try nextEvent(listener), .notified(dueNow: 0, later: 1), "a job due later: the probe learns when")
     }
 
     func testAnotherListenersProbeIsNotAJob() throws {
@@ -49,7 +51,7 @@ final class ListenerTests: IntegrationTestCase {
         try first.start()
         try listener(databaseURL).start()
         try db.query("SELECT pg_notify('process_jobs', 'job')")
-        XCTAssertEqual(try nextEvent(first), .notified(1), "the job's notification counts, the second listener's probe does not")
+        XCTAssertEqual(try nextEvent(first), .notified(dueNow: 1, later: 0), "the job's notification counts, the second listener's probe does not")
     }
 
     func testATerminatedSessionReconnectsWithOneLineAndHearsAgain() throws {
@@ -60,7 +62,7 @@ final class ListenerTests: IntegrationTestCase {
         XCTAssertEqual(logs.lines.filter { $0.hasPrefix("warning") }.count, 1, "\(logs.lines)")
         XCTAssertEqual(logs.lines.filter { $0.hasPrefix("notice") && $0.contains("listening again") }.count, 1, "\(logs.lines)")
         try db.query("SELECT pg_notify('process_jobs', '')")
-        XCTAssertEqual(try nextEvent(listener), .notified(1))
+        XCTAssertEqual(try nextEvent(listener), .notified(dueNow: 1, later: 0))
     }
 
     func testADatabaseRestartIsOneOutageLoggedOnce() throws {
@@ -71,7 +73,7 @@ final class ListenerTests: IntegrationTestCase {
         XCTAssertEqual(logs.lines.filter { $0.hasPrefix("warning") }.count, 1, "one line per outage, not per try: \(logs.lines)")
         db = try Connection(conninfo: databaseURL)
         try db.query("SELECT pg_notify('process_jobs', '')")
-        XCTAssertEqual(try nextEvent(listener), .notified(1))
+        XCTAssertEqual(try nextEvent(listener), .notified(dueNow: 1, later: 0))
     }
 
     func testATransactionModePgBouncerWithOtherClientsActiveIsRefused() throws {
@@ -113,7 +115,7 @@ final class ListenerTests: IntegrationTestCase {
         try listener.start()
         let claims = try Connection(conninfo: bouncer.url(database: databaseName))
         try claims.query("SELECT pg_notify('process_jobs', '')")
-        XCTAssertEqual(try nextEvent(listener), .notified(1), "a NOTIFY that went through the pooler reaches the direct listener")
+        XCTAssertEqual(try nextEvent(listener), .notified(dueNow: 1, later: 0), "a NOTIFY that went through the pooler reaches the direct listener")
     }
 }
 
