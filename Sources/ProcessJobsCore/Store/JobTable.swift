@@ -1,0 +1,21 @@
+import PostgresClient
+
+/// The job table a run serves: job_queue, or a profile's table checked against the catalog
+/// (ProfileCatalog, TableSQL.make) once at start.
+public struct JobTable: Sendable, Equatable {
+    let sql: TableSQL
+
+    public var profile: TableProfile { sql.profile }
+
+    public static let jobQueue = JobTable(sql: .jobQueue)
+
+    /// `profile`'s table as the catalog has it, or the one-line configuration error (exit 78)
+    /// naming what does not fit. job_queue's own profile asks nothing of the catalog.
+    /// `requireAdded`: the columns `migrate --table-profile` adds must be there.
+    public static func check(_ profile: TableProfile, connection: Connection,
+                             requireAdded: Bool = true) throws -> JobTable {
+        if profile == .jobQueue { return .jobQueue }
+        let catalog = try ProfileCatalog.read(profile, connection: connection)
+        return JobTable(sql: try TableSQL.make(profile, catalog: catalog, requireAdded: requireAdded).get())
+    }
+}
