@@ -79,6 +79,7 @@ struct RunCommand: ParsableCommand {
     var metricsFile: String?
 
     @OptionGroup var routing: RouteOptions
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -91,6 +92,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        let profile = try profileOption.load(environment: environment)
         var typed = ListenOptions.Typed()
         typed.listen = listen
         typed.once = once
@@ -106,11 +108,16 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        if profile != nil && listen {
+            throw ExitStatus.fail(ExitStatus.usage, "--listen does not serve a --table-profile table yet: run it with --every instead")
+        }
         if dryRun {
             if listen { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --listen") }
             // Needs no token: nothing is sent.
             if every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
-            return try DryRun.show(configuration, connection: common.connect())
+            let connection = try common.connect()
+            return try DryRun.show(configuration, connection: connection,
+                                   table: ProfileOption.table(profile, connection: connection))
         }
         var credentials: Credentials
         do {
@@ -147,6 +154,13 @@ struct RunCommand: ParsableCommand {
             metrics?.recordFailure(exitCode: error.rawValue, seconds: 0, stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
             throw error
         }
+        let table: JobTable
+        do {
+            table = try ProfileOption.table(profile, connection: connection)
+        } catch {
+            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0, stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
+            throw error
+        }
         if connection.serverEncoding != "UTF8" {
             log.warning("the database is not in UTF-8: characters it cannot hold are stored as \\u{hex} text",
                         metadata: ["server_encoding": .string(connection.serverEncoding)])
@@ -162,7 +176,8 @@ struct RunCommand: ParsableCommand {
             }
             if turn.index > 0 { connection = try common.connect(stop: stop) }
             let started = Stopwatch()
-            let runner = Runner(store: JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure),
+            let runner = Runner(store: JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure,
+                                                 table: table),
                                 transport: transport, settings: turn.settings, targets: configuration.targets,
                                 credentials: credentials, stop: stop, log: log, observer: { progress?.update($0) })
             progress?.startRun()

@@ -19,6 +19,8 @@ final class TableSQLTests: XCTestCase {
         XCTAssertEqual(digest(TickShape.allCases.map { Queries.tick($0, .jobQueue) }), "da73a6fce84c942b")
         XCTAssertEqual(digest([Queries.probe(.jobQueue), Queries.smallBody(.jobQueue), Queries.bodyChunks(.jobQueue)]),
                        "1405d9669232341f")
+        XCTAssertEqual(digest([Queries.queueSummary(.jobQueue), Queries.dueJobs(.jobQueue)]), "e1359d1926a8c2ed",
+                       "the dry run's and status's reads too")
     }
 
     private static let documentColumns: [ProfileCatalog.Column] = [

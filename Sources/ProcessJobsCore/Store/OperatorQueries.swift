@@ -10,21 +10,24 @@ extension Queries {
     /// forever: Infinity seconds), where timestamp subtraction fails.
     ///
     /// Concurrency: a plain read of one snapshot, no row locks: it never waits for a run nor holds one up.
-    static let queueSummary = """
-        SELECT job_type, status, count(*) AS jobs,
-               count(*) FILTER (WHERE status = 'pending' AND run_at <= now()) AS due,
-               (extract(epoch FROM now()) - extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at <= now())))::float8
-                   AS oldest_due_seconds,
-               extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at > now()))::float8
-                   AS next_retry_at,
-               count(*) FILTER (WHERE status = 'processing' AND (locked_until < now()
-                   OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $1))))
-                   AS expired_leases,
-               extract(epoch FROM now())::float8 AS now
-        FROM job_queue
-        GROUP BY job_type, status
-        ORDER BY job_type, status
-        """
+    static func queueSummary(_ t: TableSQL) -> String {
+        let pending = "\(t.status("")) = \(t.word(.pending))", runAt = t.column("", "run_at")
+        return """
+            SELECT \(t.jobTypeAs("")), \(t.statusAs("")), count(*) AS jobs,
+                   count(*) FILTER (WHERE \(pending) AND \(runAt) <= now()) AS due,
+                   (extract(epoch FROM now()) - extract(epoch FROM min(\(runAt)) FILTER (WHERE \(pending) AND \(runAt) <= now())))::float8
+                       AS oldest_due_seconds,
+                   extract(epoch FROM min(\(runAt)) FILTER (WHERE \(pending) AND \(runAt) > now()))::float8
+                       AS next_retry_at,
+                   count(*) FILTER (WHERE \(t.status("")) = \(t.word(.processing)) AND (\(t.column("", "locked_until")) < now()
+                       OR (\(t.column("", "locked_until")) IS NULL AND coalesce(\(t.claimedAt("")), \(t.createdTime(""))) < now() - make_interval(secs => $1))))
+                       AS expired_leases,
+                   extract(epoch FROM now())::float8 AS now
+            FROM \(t.table)
+            GROUP BY \(t.groupByTypeAndStatus)
+            ORDER BY \(t.groupByTypeAndStatus)
+            """
+    }
 
     /// The database's clock, for a summary of an empty table. Concurrency: reads no table.
     static let databaseNow = "SELECT extract(epoch FROM now())::float8"
@@ -188,22 +191,24 @@ extension Queries {
     ///
     /// Concurrency: a plain read, no locks; a dry run never holds back a real run (and so cannot
     /// see which of these a run on another host is claiming at this moment).
-    static let dueJobs = """
+    static func dueJobs(_ t: TableSQL) -> String {
+        """
         SELECT c.id::text AS id, c.job_type, coalesce(c.retry_count, 0) AS retry_count,
                coalesce(c.max_retries, 3) AS max_retries,
                (extract(epoch FROM now()) - extract(epoch FROM c.run_at))::float8 AS due_seconds, jsonb_typeof(c.payload) AS payload_type
         FROM unnest($1::text[], $2::int[]) AS t(job_type, quota)
         CROSS JOIN LATERAL (
-            SELECT q.id, q.job_type, q.retry_count, q.max_retries, q.run_at, q.payload, q.created_at
-            FROM job_queue q
+            SELECT \(t.idAs("q")), \(t.jobTypeAs("q")), \(t.column("q", "retry_count")), \(t.column("q", "max_retries")), \(t.column("q", "run_at")), \(t.payloadAs("q")), \(t.createdOrderAs("q"))
+            FROM \(t.table) q
             -- As the claim: a range of one type and its order, so only job_queue_claim_idx serves it.
-            WHERE q.status = 'pending' AND q.job_type >= t.job_type AND q.job_type <= t.job_type AND q.run_at <= now()
-            ORDER BY q.job_type, q.created_at
+            WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) >= t.job_type AND \(t.jobType("q")) <= t.job_type AND \(t.column("q", "run_at")) <= now()
+            ORDER BY \(t.jobType("q")), \(t.createdOrder("q"))
             LIMIT t.quota
         ) c
         ORDER BY c.created_at, c.id
         LIMIT $3
         """
+    }
 
     /// The server's version string, e.g. "16.4 (Debian 16.4-1.pgdg120+2)". Concurrency: reads no table.
     static let serverVersion = "SELECT current_setting('server_version')"

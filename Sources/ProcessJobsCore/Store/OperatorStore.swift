@@ -4,9 +4,12 @@ import PostgresClient
 /// the few writes an operator makes by hand (retry, prune, enqueue). Statements: OperatorQueries.
 public final class OperatorStore {
     public let connection: Connection
+    /// The job table the reads look at (job_queue unless a profile says otherwise).
+    let table: TableSQL
 
-    public init(connection: Connection) {
+    public init(connection: Connection, table: JobTable = .jobQueue) {
         self.connection = connection
+        self.table = table.sql
     }
 
     // MARK: Reads
@@ -40,7 +43,7 @@ public final class OperatorStore {
 
     /// The queue by type and status, and the database's clock (Unix seconds) when it was read.
     public func queueSummary(lease: Double) throws(PostgresError) -> (rows: [QueueRow], now: Double) {
-        let rows = try connection.query(Queries.queueSummary, [String(lease)])
+        let rows = try connection.query(Queries.queueSummary(table), [String(lease)])
         var now = 0.0
         let summary = rows.values.map { row -> QueueRow in
             now = Double(row[7] ?? "") ?? now
@@ -131,7 +134,7 @@ public final class OperatorStore {
 
     /// What a claim would take now, in its order, without taking it.
     public func dueJobs(quotas: [(type: String, quota: Int)], limit: Int) throws(PostgresError) -> [DueJob] {
-        try connection.query(Queries.dueJobs, [
+        try connection.query(Queries.dueJobs(table), [
             PostgresArray.literal(quotas.map(\.type)), PostgresArray.literal(quotas.map { String($0.quota) }), String(limit),
         ]).values.map {
             DueJob(id: $0[0] ?? "", type: $0[1] ?? "", retryCount: Int($0[2] ?? "") ?? 0, maxRetries: Int($0[3] ?? "") ?? 3,

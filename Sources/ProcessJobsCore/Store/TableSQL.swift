@@ -80,6 +80,13 @@ struct TableSQL: Sendable, Equatable {
             jsonResultColumns: Set(profile.resultColumns.values.filter { types[$0]?.type == "jsonb" })))
     }
 
+    /// `profile`'s table spelt without the catalog (for the migration, which needs no enum cast:
+    /// a partial index's predicate is stored with the label already of the column's type).
+    static func unchecked(_ profile: TableProfile) -> TableSQL {
+        TableSQL(profile: profile, quoting: true, idType: "text", statusType: nil, payloadIsJSON: false,
+                 userNeedsCast: false, jsonResultColumns: [])
+    }
+
     // MARK: Names
 
     /// A column of the table, by `alias` ("" for none, as in SET).
@@ -147,6 +154,11 @@ struct TableSQL: Sendable, Equatable {
             return "jsonb_build_object(" + names.map { "\(Self.literal($0)), \(column(alias, $0))" }.joined(separator: ", ") + ")"
         }
     }
+
+    func payloadAs(_ alias: String) -> String { named(payload(alias), "payload") }
+
+    /// A summary's grouping by type and status (a profile's are expressions).
+    var groupByTypeAndStatus: String { quoting ? "1, 2" : "job_type, status" }
 
     /// When the run claimed the job (its fence): job_queue's processed_at, a profile's locked_at.
     func claimedAt(_ alias: String) -> String { column(alias, quoting ? "locked_at" : "processed_at") }
