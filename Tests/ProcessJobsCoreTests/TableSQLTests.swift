@@ -21,6 +21,7 @@ final class TableSQLTests: XCTestCase {
                        "1405d9669232341f")
         XCTAssertEqual(digest([Queries.queueSummary(.jobQueue), Queries.dueJobs(.jobQueue)]), "e1359d1926a8c2ed",
                        "the dry run's and status's reads too")
+        XCTAssertEqual(digest([Queries.pruneChunk(.jobQueue)]), "443cc8e0ecb98")
     }
 
     private static let documentColumns: [ProfileCatalog.Column] = [

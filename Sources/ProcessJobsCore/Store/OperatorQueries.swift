@@ -142,21 +142,24 @@ extension Queries {
     /// Concurrency: one bounded chunk per statement, so locks are held briefly; rows are locked
     /// FOR UPDATE SKIP LOCKED (a row a retry is moving is left for next time) and the status is
     /// re-checked on the locked row, so pending and processing rows are never deleted.
-    static let pruneChunk = """
-        WITH doomed AS (
-            SELECT id FROM job_queue
-            WHERE status IN ('completed', 'failed')
-              AND coalesce(completed_at, updated_at, processed_at, created_at) < now() - make_interval(secs => $1)
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED
-        ),
-        deleted AS (
-            DELETE FROM job_queue j USING doomed d
-            WHERE j.id = d.id AND j.status IN ('completed', 'failed')
-            RETURNING j.status
-        )
-        SELECT status, count(*) AS jobs FROM deleted GROUP BY status ORDER BY status
-        """
+    static func pruneChunk(_ t: TableSQL) -> String {
+        let finished = "\(t.status("")) IN (\(t.word(.completed)), \(t.word(.failed)))"
+        return """
+            WITH doomed AS (
+                SELECT \(t.idAs("")) FROM \(t.table)
+                WHERE \(finished)
+                  AND \(t.finishedTime) < now() - make_interval(secs => $1)
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ),
+            deleted AS (
+                DELETE FROM \(t.table) j USING doomed d
+                WHERE \(t.id("j")) = d.id AND \(t.status("j")) IN (\(t.word(.completed)), \(t.word(.failed)))
+                RETURNING \(t.statusAs("j"))
+            )
+            SELECT status, count(*) AS jobs FROM deleted GROUP BY status ORDER BY status
+            """
+    }
 
     /// A new job, inserted as the app inserts it: job_type, payload, user_id ($1-$3), plus
     /// max_retries and run_at only when given (as $4, $5 in that order), so the table's own

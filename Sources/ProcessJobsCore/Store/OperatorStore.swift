@@ -224,7 +224,7 @@ public final class OperatorStore {
                       progress: ([String: Int]) -> Void = { _ in }) throws(PostgresError) -> [String: Int] {
         var total: [String: Int] = [:]
         while true {
-            let rows = try connection.query(Queries.pruneChunk, [String(olderThan), String(chunk)])
+            let rows = try connection.query(Queries.pruneChunk(table), [String(olderThan), String(chunk)])
             var deleted = 0
             for row in rows.values {
                 let jobs = Int(row[1] ?? "") ?? 0

@@ -171,6 +171,13 @@ struct TableSQL: Sendable, Equatable {
     /// created_at as a timestamptz.
     func createdTime(_ alias: String) -> String { time(alias, profile.createdAt) }
 
+    /// When a finished job finished, as a timestamptz: the first of its completed, updated,
+    /// started and created times that it has (prune's cutoff).
+    var finishedTime: String {
+        let stamps = [profile.completedAt, profile.updatedAt, profile.startedAt, profile.createdAt].compactMap { $0 }
+        return "coalesce(" + stamps.map { time("", $0) }.joined(separator: ", ") + ")"
+    }
+
     /// The error column, or nil when the table keeps no error.
     func error(_ alias: String) -> String? { profile.error.map { column(alias, $0) } }
     func result(_ alias: String) -> String? { profile.result.map { column(alias, $0) } }

@@ -1,0 +1,139 @@
+import Foundation
+import PostgresClient
+@testable import ProcessJobsCore
+import XCTest
+
+/// --table-profile on the command line: migrate, run (its catalog check), check, --dry-run and
+/// prune, through the built binary against the seed tables.
+final class ProfileCommandTests: IntegrationTestCase {
+    private func path(_ name: String) -> String {
+        Paths.repository.appendingPathComponent("deploy/profiles/\(name).json").path
+    }
+
+    private func writeProfile(_ text: String) throws -> String {
+        let file = NSTemporaryDirectory() + "pj-profile-\(UUID().uuidString).json"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: file) }
+        return file
+    }
+
+    func testMigrateAddsWhatTheRunNeedsOnceAndLeavesTheRestAlone() throws {
+        try db.execute(script: SeedTables.agentJobs)
+        let before = try db.query("""
+            SELECT (SELECT count(*) FROM pg_policy WHERE polrelid = 'jobs'::regclass),
+                   (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = 'job_status'::regtype),
+                   (SELECT relrowsecurity FROM pg_class WHERE oid = 'jobs'::regclass)
+            """).values[0]
+        let printed = try runBinary(["migrate", "--print", "--table-profile", path("jobs")])
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        XCTAssertTrue(printed.stdout.contains(#"ALTER TABLE "jobs" ADD COLUMN "locked_until" timestamptz;"#), printed.stdout)
+        XCTAssertTrue(printed.stdout.contains(#"CREATE INDEX "jobs_pj_claim_idx" ON "jobs" ("agent_identifier", "created_at") WHERE "status" = 'pending';"#))
+
+        let first = try runBinary(["migrate", "--table-profile", path("jobs"), "--log-format", "json"], environment: environment(app: nil))
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("table profile's table migrated"), first.stderr)
+        let columns = try db.query("""
+            SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'jobs'::regclass AND attnum > 0
+            """).values[0][0] ?? ""
+        XCTAssertTrue(columns.hasSuffix("run_at,locked_until,locked_by,locked_at,retry_count,max_retries,cancelled_at"), columns)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM pg_indexes WHERE tablename = 'jobs' AND indexname LIKE 'jobs_pj_%'").values[0][0], "3")
+        let again = try runBinary(["migrate", "--table-profile", path("jobs"), "--log-format", "json"], environment: environment(app: nil))
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
+        let after = try db.query("""
+            SELECT (SELECT count(*) FROM pg_policy WHERE polrelid = 'jobs'::regclass),
+                   (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = 'job_status'::regtype),
+                   (SELECT relrowsecurity FROM pg_class WHERE oid = 'jobs'::regclass)
+            """).values[0]
+        XCTAssertEqual(after, before, "policies, enum labels and row security stay as they were")
+    }
+
+    func testTheClaimUsesTheProfilesIndex() throws {
+        try db.execute(script: SeedTables.agentJobs)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("jobs")], environment: environment(app: nil)).status, 0)
+        try db.query("""
+            INSERT INTO jobs (agent_identifier, status, job_data)
+            SELECT CASE WHEN g % 10 = 0 THEN 'research-agent' ELSE 'writer-agent' END,
+                   CASE WHEN g % 50 = 0 THEN 'pending' ELSE 'completed' END::job_status, '{}'
+            FROM generate_series(1, 20000) g
+            """)
+        try db.query("ANALYZE jobs")
+        let table = try JobTable.check(try TableProfile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path("jobs")))), source: "jobs"),
+                                       connection: db)
+        let statement = CompactStatement(Queries.tick(TickShape(outcomes: false, claim: true), table.sql))
+        let store = JobStore(connection: db, lockedBy: "plan:1", table: table)
+        let parameters = statement.parameters(store.tickParameters(
+            outcomes: [], claim: .init(limit: 10, quotas: [("research-agent", 10)], lease: 60, rescue: false), pauses: []))
+        try db.query("BEGIN")
+        let plan = try db.query("EXPLAIN " + statement.sql, parameters).values.map { $0[0] ?? "" }.joined(separator: "\n")
+        try db.query("ROLLBACK")
+        XCTAssertTrue(plan.contains("jobs_pj_claim_idx"), plan)
+    }
+
+    func testARunOnATableThatDoesNotFitStopsWith78AndOneLine() throws {
+        try db.execute(script: SeedTables.documentJobs)
+        let unmigrated = try runBinary(["run", "--table-profile", path("document_jobs"), "--route", "document=/api/process-aplus"],
+                                       environment: environment(app: nil))
+        XCTAssertEqual(unmigrated.status, 78, unmigrated.stderr)
+        XCTAssertEqual(unmigrated.stderr.split(separator: "\n").filter { $0.contains("process-jobs:") },
+                       ["process-jobs: table profile: document_jobs has no column run_at (run process-jobs migrate --table-profile FILE)"])
+
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("document_jobs")], environment: environment(app: nil)).status, 0)
+        let misspelt = try writeProfile("""
+            {"table": "document_jobs", "id": "job_id", "jobType": {"fixed": "document"}, "payload": {"columns": ["prompt", "projectid"]},
+             "status": {"column": "status", "pending": "pending", "processing": "processing", "completed": "completed", "failed": "failed"},
+             "createdAt": "created_at"}
+            """)
+        var environment = environment(app: nil)
+        environment["PROCESS_JOBS_TABLE_PROFILE"] = misspelt
+        let result = try runBinary(["run", "--route", "document=/api/process-aplus"], environment: environment)
+        XCTAssertEqual(result.status, 78, result.stderr)
+        XCTAssertTrue(result.stderr.contains("process-jobs: table profile: document_jobs has no column projectid"), result.stderr)
+        let check = try runBinary(["check", "--route", "document=/api/process-aplus"], environment: environment)
+        XCTAssertEqual(check.status, 78, check.stdout + check.stderr)
+        XCTAssertTrue(check.stdout.contains("document_jobs has no column projectid"), check.stdout)
+
+        let broken = try writeProfile(#"{"table": "document_jobs", "id": "job_id", "jobTyp": {}}"#)
+        let bad = try runBinary(["run", "--table-profile", broken], environment: self.environment(app: nil))
+        XCTAssertEqual(bad.status, 78, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("unknown key \"jobTyp\""), bad.stderr)
+    }
+
+    func testCheckAndDryRunReadTheProfilesTable() throws {
+        try db.execute(script: SeedTables.operations)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("operations")], environment: environment(app: nil)).status, 0)
+        try db.query("""
+            INSERT INTO operations (id, status, message, created_at, updated_at)
+            VALUES ('op-1', 'pending', 'export', 1, 1), ('op-2', 'complete', 'done', 1, 1)
+            """)
+        let app = try startApp()
+        let check = try runBinary(["check", "--table-profile", path("operations"), "--route", "operation=/api/process-aplus"],
+                                  environment: environment(app: app))
+        XCTAssertTrue(check.stdout.contains("operations fits the profile"), check.stdout + check.stderr)
+        let dry = try runBinary(["run", "--dry-run", "--table-profile", path("operations"), "--route", "operation=/api/process-aplus"],
+                                environment: environment(app: app))
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertTrue(dry.stdout.contains("op-1"), dry.stdout)
+        XCTAssertFalse(dry.stdout.contains("op-2"), dry.stdout)
+        XCTAssertEqual(try db.query("SELECT status FROM operations WHERE id = 'op-1'").values[0][0], "pending", "a dry run changes nothing")
+    }
+
+    func testPruneDeletesExactlyTheFinishedOperationsOlderThanAnHour() throws {
+        try db.execute(script: SeedTables.operations)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("operations")], environment: environment(app: nil)).status, 0)
+        // Epoch milliseconds, as the store writes them.
+        try db.query("""
+            INSERT INTO operations (id, status, message, created_at, updated_at)
+            SELECT o.id, o.status, 'm', now_ms - o.age_ms - 1000, now_ms - o.age_ms
+            FROM (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) n,
+                 (VALUES ('old-complete', 'complete', 7200000), ('old-error', 'error', 3660000),
+                         ('old-pending', 'pending', 7200000), ('old-processing', 'processing', 7200000),
+                         ('young-complete', 'complete', 3540000), ('young-error', 'error', 60000)) AS o(id, status, age_ms)
+            """)
+        let result = try runBinary(["prune", "--table-profile", path("operations"), "--older-than", "1h"], environment: environment(app: nil))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "pruned 2 jobs finished more than 1h ago (completed 1, failed 1)\n")
+        let left = try db.query("SELECT string_agg(id, ',' ORDER BY id) FROM operations").values[0][0]
+        XCTAssertEqual(left, "old-pending,old-processing,young-complete,young-error")
+    }
+}
