@@ -20,6 +20,7 @@ struct CancelCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
+        try ProfileOption.refuseUnsupported("cancel", environment: ProcessEnvironment.current)
         _ = common.makeLogger()
         if ids.isEmpty { throw Operator.usage("cancel needs job ids (e.g. process-jobs cancel 6f1c...)") }
         let malformed = ids.filter { !JobID.isValid($0) }

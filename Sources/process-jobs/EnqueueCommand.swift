@@ -28,6 +28,7 @@ struct EnqueueCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
+        try ProfileOption.refuseUnsupported("enqueue", environment: ProcessEnvironment.current)
         _ = common.makeLogger()
         let text = payload == "-" ? Self.readStandardInput() : payload
         let request: EnqueueRequest

@@ -22,6 +22,7 @@ struct RetryCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
+        try ProfileOption.refuseUnsupported("retry", environment: ProcessEnvironment.current)
         _ = common.makeLogger()
         if jobType != nil && !failed { throw Operator.usage("--job-type goes with --failed (e.g. process-jobs retry --failed --job-type generate-image)") }
         if ids.isEmpty && !failed { throw Operator.usage("retry needs job ids or --failed (e.g. process-jobs retry --failed --job-type generate-image)") }

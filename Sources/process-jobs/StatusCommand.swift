@@ -21,6 +21,7 @@ struct StatusCommand: ParsableCommand {
     static let topUserLimit = 5
 
     func run() throws {
+        try ProfileOption.refuseUnsupported("status", environment: ProcessEnvironment.current)
         _ = common.makeLogger()
         let routeTable: Routes
         do {

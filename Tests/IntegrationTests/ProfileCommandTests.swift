@@ -136,4 +136,17 @@ final class ProfileCommandTests: IntegrationTestCase {
         let left = try db.query("SELECT string_agg(id, ',' ORDER BY id) FROM operations").values[0][0]
         XCTAssertEqual(left, "old-pending,old-processing,young-complete,young-error")
     }
+
+    func testCommandsThatServeOnlyJobQueueRefuseAProfile() throws {
+        var environment = environment(app: nil)
+        environment["PROCESS_JOBS_TABLE_PROFILE"] = path("jobs")
+        for arguments in [["status"], ["retry", "--failed"], ["enqueue", "generate-image", "--payload", "{}"], ["cancel", "00000000-0000-0000-0000-000000000000"]] {
+            let result = try runBinary(arguments, environment: environment)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("acts on job_queue only"), result.stderr)
+        }
+        let listen = try runBinary(["run", "--listen"], environment: environment)
+        XCTAssertEqual(listen.status, 64, listen.stderr)
+        XCTAssertTrue(listen.stderr.contains("--listen does not serve a --table-profile table yet"), listen.stderr)
+    }
 }
