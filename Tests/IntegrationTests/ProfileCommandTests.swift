@@ -140,7 +140,7 @@ final class ProfileCommandTests: IntegrationTestCase {
     func testCommandsThatServeOnlyJobQueueRefuseAProfile() throws {
         var environment = environment(app: nil)
         environment["PROCESS_JOBS_TABLE_PROFILE"] = path("jobs")
-        for arguments in [["status"], ["retry", "--failed"], ["enqueue", "generate-image", "--payload", "{}"], ["cancel", "00000000-0000-0000-0000-000000000000"]] {
+        for arguments in [["retry", "--failed"], ["enqueue", "generate-image", "--payload", "{}"], ["cancel", "00000000-0000-0000-0000-000000000000"]] {
             let result = try runBinary(arguments, environment: environment)
             XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("acts on job_queue only"), result.stderr)
@@ -148,5 +148,39 @@ final class ProfileCommandTests: IntegrationTestCase {
         let listen = try runBinary(["run", "--listen"], environment: environment)
         XCTAssertEqual(listen.status, 64, listen.stderr)
         XCTAssertTrue(listen.stderr.contains("--listen does not serve a --table-profile table yet"), listen.stderr)
+    }
+
+    func testStatusReadsTheProfilesTable() throws {
+        try db.execute(script: SeedTables.agentJobs)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("jobs")], environment: environment(app: nil)).status, 0)
+        try db.execute(script: """
+            INSERT INTO auth.users (id) VALUES ('00000000-0000-0000-0000-00000000000a');
+            INSERT INTO jobs (user_id, agent_identifier, status, error_message, locked_by, locked_until, completed_at)
+            VALUES ('00000000-0000-0000-0000-00000000000a', 'research-agent', 'pending', NULL, NULL, NULL, NULL),
+                   ('00000000-0000-0000-0000-00000000000a', 'research-agent', 'pending', NULL, NULL, NULL, NULL),
+                   (NULL, 'research-agent', 'running', NULL, 'gone-host:1', now() - interval '1 minute', NULL),
+                   (NULL, 'writer-agent', 'failed', 'the model refused', NULL, NULL, now()),
+                   (NULL, 'writer-agent', 'cancelled', NULL, NULL, NULL, NULL)
+            """)
+        let result = try runBinary(["status", "--json", "--table-profile", path("jobs"), "--route", "research-agent=/api/process-aplus"],
+                                   environment: environment(app: nil))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let types = try XCTUnwrap(document["types"] as? [[String: Any]])
+        let research = try XCTUnwrap(types.first { $0["type"] as? String == "research-agent" })
+        XCTAssertEqual(research["pending"] as? Int, 2)
+        XCTAssertEqual(research["due"] as? Int, 2)
+        XCTAssertEqual(research["processing"] as? Int, 1, "the enum's running is the product's processing")
+        XCTAssertEqual(research["expired_leases"] as? Int, 1)
+        let writer = try XCTUnwrap(types.first { $0["type"] as? String == "writer-agent" })
+        XCTAssertEqual(writer["failed"] as? Int, 1)
+        XCTAssertEqual(writer["other"] as? Int, 1, "a label outside the four words")
+        let leases = try XCTUnwrap(document["expired_leases"] as? [[String: Any]])
+        XCTAssertEqual(leases.map { $0["locked_by"] as? String }, ["gone-host:1"])
+        let errors = try XCTUnwrap(document["top_errors"] as? [[String: Any]])
+        XCTAssertEqual(errors.map { $0["message"] as? String }, ["the model refused"])
+        let routes = try XCTUnwrap(document["routes"] as? [[String: Any]])
+        let route = try XCTUnwrap(routes.first { $0["type"] as? String == "research-agent" })
+        XCTAssertEqual((route["top_due_users"] as? [[String: Any]])?.first?["user_id"] as? String, "00000000-0000-0000-0000-00000000000a")
     }
 }

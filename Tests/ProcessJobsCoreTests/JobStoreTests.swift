@@ -44,7 +44,7 @@ final class JobStoreTests: XCTestCase {
     /// their text (comments included) must be ASCII.
     func testTheRunsStatementsAreASCII() {
         for statement in TickShape.allCases.map { Queries.tick($0, .jobQueue) } + [Queries.probe(.jobQueue), Queries.cancelJobs, Queries.pauseRoute, Queries.resumeRoute,
-                          Queries.routeStates, Queries.topDueUsers, Migration.sql] {
+                          Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue), Migration.sql] {
             XCTAssertTrue(statement.unicodeScalars.allSatisfy(\.isASCII), String(statement.prefix(80)))
         }
     }

@@ -22,6 +22,8 @@ final class TableSQLTests: XCTestCase {
         XCTAssertEqual(digest([Queries.queueSummary(.jobQueue), Queries.dueJobs(.jobQueue)]), "e1359d1926a8c2ed",
                        "the dry run's and status's reads too")
         XCTAssertEqual(digest([Queries.pruneChunk(.jobQueue)]), "443cc8e0ecb98")
+        XCTAssertEqual(digest([Queries.expiredLeases(.jobQueue), Queries.topErrors(.jobQueue), Queries.recentFailures(.jobQueue),
+                               Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue)]), "e4ee3148ce224428", "status's")
     }
 
     private static let documentColumns: [ProfileCatalog.Column] = [

@@ -35,34 +35,40 @@ extension Queries {
     /// Processing rows past their lease, longest expired first. $1 lease seconds, $2 at most this many.
     ///
     /// Concurrency: a plain read, no locks; the next run's rescue (FOR UPDATE SKIP LOCKED) acts on them.
-    static let expiredLeases = """
-        SELECT id, job_type, locked_by, coalesce(retry_count, 0) AS retry_count,
-               (extract(epoch FROM now()) - extract(epoch FROM coalesce(locked_until,
-                   coalesce(processed_at, created_at) + make_interval(secs => $1))))::float8 AS expired_seconds
-        FROM job_queue
-        WHERE status = 'processing'
-          AND (locked_until < now()
-               OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $1)))
-        ORDER BY expired_seconds DESC, id
-        LIMIT $2
-        """
+    static func expiredLeases(_ t: TableSQL) -> String {
+        let lockedUntil = t.column("", "locked_until"), started = "coalesce(\(t.claimedAt("")), \(t.createdTime("")))"
+        return """
+            SELECT \(t.idAs("")), \(t.jobTypeAs("")), \(t.column("", "locked_by")), coalesce(\(t.column("", "retry_count")), 0) AS retry_count,
+                   (extract(epoch FROM now()) - extract(epoch FROM coalesce(\(lockedUntil),
+                       \(started) + make_interval(secs => $1))))::float8 AS expired_seconds
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.processing))
+              AND (\(lockedUntil) < now()
+                   OR (\(lockedUntil) IS NULL AND \(started) < now() - make_interval(secs => $1)))
+            ORDER BY expired_seconds DESC, id
+            LIMIT $2
+            """
+    }
 
     /// The most frequent error messages of jobs that failed in the last $1 seconds; $2 at most this many.
     /// Legacy failed rows (the Edge Function's mark_job_failed set no completed_at) fall back to
     /// their other times. Messages are cut to 500 characters for display; grouping is on the whole text.
     ///
     /// Concurrency: a plain read, no locks.
-    static let topErrors = """
-        SELECT left(error_message, 500) AS message, count(*) AS jobs,
-               string_agg(DISTINCT job_type, E'\\n') AS types,
-               extract(epoch FROM max(coalesce(completed_at, updated_at, processed_at, created_at)))::float8 AS last_at
-        FROM job_queue
-        WHERE status = 'failed' AND error_message IS NOT NULL
-          AND coalesce(completed_at, updated_at, processed_at, created_at) >= now() - make_interval(secs => $1)
-        GROUP BY error_message
-        ORDER BY jobs DESC, last_at DESC, message
-        LIMIT $2
-        """
+    static func topErrors(_ t: TableSQL) -> String {
+        let error = t.error("") ?? "NULL::text"
+        return """
+            SELECT left(\(error), 500) AS message, count(*) AS jobs,
+                   string_agg(DISTINCT \(t.jobType("")), E'\\n') AS types,
+                   extract(epoch FROM max(\(t.finishedTime)))::float8 AS last_at
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.failed)) AND \(error) IS NOT NULL
+              AND \(t.finishedTime) >= now() - make_interval(secs => $1)
+            GROUP BY \(error)
+            ORDER BY jobs DESC, last_at DESC, message
+            LIMIT $2
+            """
+    }
 
     /// The last $2 jobs that failed in the last $1 seconds, newest first, each with the failure job
     /// a run with --on-failure queued for it (the newest, when `retry` let it fail again), found by
@@ -71,13 +77,14 @@ extension Queries {
     /// the table, like the summary; only the payloads of rows that recent are looked into.
     ///
     /// Concurrency: a plain read, no locks.
-    static let recentFailures = """
+    static func recentFailures(_ t: TableSQL) -> String {
+        """
         WITH failed AS MATERIALIZED (
-            SELECT id, job_type, left(error_message, 500) AS message,
-                   coalesce(completed_at, updated_at, processed_at, created_at) AS failed_at
-            FROM job_queue
-            WHERE status = 'failed'
-              AND coalesce(completed_at, updated_at, processed_at, created_at) >= now() - make_interval(secs => $1)
+            SELECT \(t.idAs("")), \(t.jobTypeAs("")), left(\(t.error("") ?? "NULL::text"), 500) AS message,
+                   \(t.finishedTime) AS failed_at
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.failed))
+              AND \(t.finishedTime) >= now() - make_interval(secs => $1)
             ORDER BY failed_at DESC, id
             LIMIT $2
         ),
@@ -95,6 +102,7 @@ extension Queries {
         FROM failed f LEFT JOIN notice n ON n.failed_job_id = f.id::text
         ORDER BY f.failed_at DESC, f.id
         """
+    }
 
     /// Named jobs back to pending. $1 ids (uuid[]). Returns one row per id: its status before, and
     /// whether it moved.
@@ -344,11 +352,12 @@ extension Queries {
     /// (until, reason).
     ///
     /// Concurrency: plain reads, no locks: never waits for a claim holding a route row.
-    static let routeStates = """
+    static func routeStates(_ t: TableSQL) -> String {
+        """
         SELECT t.job_type,
                extract(epoch FROM s.tat)::float8 AS tat,
-               (SELECT count(*) FROM job_queue q
-                WHERE q.status = 'processing' AND q.locked_until > now() AND q.job_type = t.job_type) AS live,
+               (SELECT count(*) FROM \(t.table) q
+                WHERE \(t.status("q")) = \(t.word(.processing)) AND \(t.column("q", "locked_until")) > now() AND \(t.jobType("q")) = t.job_type) AS live,
                extract(epoch FROM p.paused_until)::float8 AS paused_until,
                p.reason
         FROM (SELECT unnest($1::text[]) AS job_type
@@ -358,19 +367,22 @@ extension Queries {
         LEFT JOIN process_jobs.route_pause p ON p.job_type = t.job_type AND p.paused_until > now()
         ORDER BY t.job_type
         """
+    }
 
     /// Per type, the $1 users with the most due jobs (NULL user_id as one group), most first.
     ///
     /// Concurrency: a plain read, no locks.
-    static let topDueUsers = """
+    static func topDueUsers(_ t: TableSQL) -> String {
+        """
         SELECT job_type, user_id, jobs FROM (
-            SELECT job_type, user_id, count(*) AS jobs,
-                   row_number() OVER (PARTITION BY job_type ORDER BY count(*) DESC, user_id) AS rank
-            FROM job_queue
-            WHERE status = 'pending' AND run_at <= now()
-            GROUP BY job_type, user_id
+            SELECT \(t.jobTypeAs("")), \(t.userAs("")), count(*) AS jobs,
+                   row_number() OVER (PARTITION BY \(t.jobType("")) ORDER BY count(*) DESC, \(t.user(""))) AS rank
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.pending)) AND \(t.column("", "run_at")) <= now()
+            GROUP BY \(t.jobType("")), \(t.user(""))
         ) ranked
         WHERE rank <= $1
         ORDER BY job_type, rank
         """
+    }
 }

@@ -66,7 +66,7 @@ public final class OperatorStore {
     }
 
     public func expiredLeases(lease: Double, limit: Int) throws(PostgresError) -> [ExpiredLease] {
-        try connection.query(Queries.expiredLeases, [String(lease), String(limit)]).values.map {
+        try connection.query(Queries.expiredLeases(table), [String(lease), String(limit)]).values.map {
             ExpiredLease(id: $0[0] ?? "", type: $0[1] ?? "", lockedBy: $0[2], retryCount: Int($0[3] ?? "") ?? 0,
                          expiredSeconds: Double($0[4] ?? "") ?? 0)
         }
@@ -81,7 +81,7 @@ public final class OperatorStore {
     }
 
     public func topErrors(within seconds: Double, limit: Int) throws(PostgresError) -> [ErrorCount] {
-        try connection.query(Queries.topErrors, [String(seconds), String(limit)]).values.map {
+        try connection.query(Queries.topErrors(table), [String(seconds), String(limit)]).values.map {
             ErrorCount(message: $0[0] ?? "", jobs: Int($0[1] ?? "") ?? 0,
                        types: ($0[2] ?? "").split(separator: "\n").map(String.init),
                        lastAt: Double($0[3] ?? "") ?? 0)
@@ -115,7 +115,7 @@ public final class OperatorStore {
 
     /// The last `limit` jobs failed within `seconds`, newest first, with their failure jobs.
     public func recentFailures(within seconds: Double, limit: Int) throws(PostgresError) -> [RecentFailure] {
-        try connection.query(Queries.recentFailures, [String(seconds), String(limit)]).values.map { row in
+        try connection.query(Queries.recentFailures(table), [String(seconds), String(limit)]).values.map { row in
             RecentFailure(id: row[0] ?? "", type: row[1] ?? "", error: row[2], failedAt: Double(row[3] ?? "") ?? 0,
                           failureJob: row[4].map { ($0, row[5] ?? "", row[6] ?? "null") })
         }
@@ -310,10 +310,10 @@ public final class OperatorStore {
     /// with the most due jobs.
     public func routeStates(types: [String], topUsers: Int) throws(PostgresError) -> [RouteState] {
         var users: [String: [(user: String?, jobs: Int)]] = [:]
-        for row in try connection.query(Queries.topDueUsers, [String(topUsers)]).values {
+        for row in try connection.query(Queries.topDueUsers(table), [String(topUsers)]).values {
             users[row[0] ?? "", default: []].append((row[1], Int(row[2] ?? "") ?? 0))
         }
-        return try connection.query(Queries.routeStates, [PostgresArray.literal(types)]).values.map { row in
+        return try connection.query(Queries.routeStates(table), [PostgresArray.literal(types)]).values.map { row in
             RouteState(type: row[0] ?? "", rateBookedUntil: row[1].flatMap { Double($0) }, inFlight: Int(row[2] ?? "") ?? 0,
                        pause: row[3].flatMap { Double($0) }.map { Pause(until: $0, reason: row[4] ?? "") },
                        topUsers: users[row[0] ?? ""] ?? [])
