@@ -140,7 +140,7 @@ final class ProfileCommandTests: IntegrationTestCase {
     func testCommandsThatServeOnlyJobQueueRefuseAProfile() throws {
         var environment = environment(app: nil)
         environment["PROCESS_JOBS_TABLE_PROFILE"] = path("jobs")
-        for arguments in [["retry", "--failed"], ["enqueue", "generate-image", "--payload", "{}"], ["cancel", "00000000-0000-0000-0000-000000000000"]] {
+        for arguments in [ ["enqueue", "generate-image", "--payload", "{}"], ["cancel", "00000000-0000-0000-0000-000000000000"]] {
             let result = try runBinary(arguments, environment: environment)
             XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("acts on job_queue only"), result.stderr)
@@ -182,5 +182,28 @@ final class ProfileCommandTests: IntegrationTestCase {
         let routes = try XCTUnwrap(document["routes"] as? [[String: Any]])
         let route = try XCTUnwrap(routes.first { $0["type"] as? String == "research-agent" })
         XCTAssertEqual((route["top_due_users"] as? [[String: Any]])?.first?["user_id"] as? String, "00000000-0000-0000-0000-00000000000a")
+    }
+
+    func testRetryMovesTheProfilesFailedRowsBack() throws {
+        try db.execute(script: SeedTables.operations)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("operations")], environment: environment(app: nil)).status, 0)
+        try db.query("""
+            INSERT INTO operations (id, status, message, error, retry_count, locked_by, created_at, updated_at)
+            VALUES ('op-a', 'error', 'm', 'boom', 3, NULL, 1, 1), ('op-b', 'error', 'm', 'boom', 3, NULL, 1, 1),
+                   ('op-c', 'complete', 'm', NULL, 0, NULL, 1, 1), ('op-d', 'processing', 'm', NULL, 0, 'host:1', 1, 1)
+            """)
+        let named = try runBinary(["retry", "--table-profile", path("operations"), "op-a", "op-c"], environment: environment(app: nil))
+        XCTAssertEqual(named.status, 64, "op-c is complete: reported, not moved")
+        XCTAssertEqual(named.stdout, "moved 1 job back to pending\n")
+        XCTAssertTrue(named.stderr.contains("op-c is completed"), named.stderr)
+        let all = try runBinary(["retry", "--table-profile", path("operations"), "--failed"], environment: environment(app: nil))
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertEqual(all.stdout, "moved 1 failed job back to pending (operation 1)\n")
+        let rows = try db.query("""
+            SELECT id, status, retry_count, coalesce(locked_by, '-'), updated_at > 1 FROM operations ORDER BY id
+            """).values
+        XCTAssertEqual(rows, [["op-a", "pending", "0", "-", "t"], ["op-b", "pending", "0", "-", "t"],
+                              ["op-c", "complete", "0", "-", "f"], ["op-d", "processing", "0", "host:1", "f"]].map { $0.map(Optional.some) },
+                       "updated_at in epoch milliseconds; complete and processing rows untouched")
     }
 }

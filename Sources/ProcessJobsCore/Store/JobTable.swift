@@ -9,6 +9,9 @@ public struct JobTable: Sendable, Equatable {
 
     public static let jobQueue = JobTable(sql: .jobQueue)
 
+    /// The id column is a uuid (job_queue's is): ids given on the command line must be UUIDs.
+    public var idIsUUID: Bool { sql.idType == "uuid" }
+
     /// `profile`'s table as the catalog has it, or the one-line configuration error (exit 78)
     /// naming what does not fit. job_queue's own profile asks nothing of the catalog.
     /// `requireAdded`: the columns `migrate --table-profile` adds must be there.

@@ -110,39 +110,48 @@ extension Queries {
     /// Concurrency: only failed or pending rows change, never processing (a run holds those under a
     /// lease) nor completed; the UPDATE locks each row and re-checks its status at that moment, so
     /// a claim that got there first wins and the row is reported as not moved.
-    static let retryJobs = """
+    static func retryJobs(_ t: TableSQL) -> String {
+        """
         WITH target AS (
-            SELECT DISTINCT unnest($1::uuid[]) AS id
+            SELECT DISTINCT unnest($1::\(t.idType)[]) AS id
         ),
         moved AS (
-            UPDATE job_queue j SET
-                status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
-                locked_until = NULL, locked_by = NULL, cancelled_at = NULL, updated_at = now()
+            UPDATE \(t.table) j SET
+                \(retrySets(t))
             FROM target t
-            WHERE j.id = t.id AND j.status IN ('failed', 'pending')
-            RETURNING j.id, j.job_type
+            WHERE \(t.id("j")) = t.id AND \(t.status("j")) IN (\(t.word(.failed)), \(t.word(.pending)))
+            RETURNING \(t.idAs("j")), \(t.jobTypeAs("j"))
         )
-        SELECT t.id::text AS id, q.status AS status_before, q.job_type, m.id IS NOT NULL AS moved
+        SELECT t.id::text AS id, \(t.statusText("q")) AS status_before, \(t.jobType("q")), m.id IS NOT NULL AS moved
         FROM target t
-        LEFT JOIN job_queue q ON q.id = t.id
+        LEFT JOIN \(t.table) q ON \(t.id("q")) = t.id
         LEFT JOIN moved m ON m.id = t.id
         ORDER BY t.id
         """
+    }
+
+    /// What a retry writes: pending, no retries spent, due now, no lease nor cancel.
+    private static func retrySets(_ t: TableSQL) -> String {
+        let completed = t.profile.completedAt.map { ", \(t.column("", $0.column)) = NULL" } ?? ""
+        return "\(t.status("")) = \(t.word(.pending)), \(t.column("", "retry_count")) = 0, \(t.column("", "run_at")) = now()\(completed),\n"
+            + "        \(t.column("", "locked_until")) = NULL, \(t.column("", "locked_by")) = NULL, \(t.column("", "cancelled_at")) = NULL\(t.touch)"
+    }
 
     /// Every failed job (of type $1 when not null) back to pending. Returns counts by type.
     ///
     /// Concurrency: only rows whose status is failed when the UPDATE locks them; no run writes a
     /// failed row, and a prune that locked one first (SKIP LOCKED on its side) deletes it instead.
-    static let retryFailed = """
+    static func retryFailed(_ t: TableSQL) -> String {
+        """
         WITH moved AS (
-            UPDATE job_queue SET
-                status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
-                locked_until = NULL, locked_by = NULL, cancelled_at = NULL, updated_at = now()
-            WHERE status = 'failed' AND ($1::text IS NULL OR job_type = $1::text)
-            RETURNING job_type
+            UPDATE \(t.table) SET
+                \(retrySets(t))
+            WHERE \(t.status("")) = \(t.word(.failed)) AND ($1::text IS NULL OR \(t.jobType("")) = $1::text)
+            RETURNING \(t.jobTypeAs(""))
         )
         SELECT job_type, count(*) AS jobs FROM moved GROUP BY job_type ORDER BY job_type
         """
+    }
 
     /// Deletes at most $2 completed or failed jobs that finished more than $1 seconds ago; returns
     /// counts by status. Called in a loop until a chunk comes back short.

@@ -208,14 +208,14 @@ public final class OperatorStore {
 
     /// `ids` must be valid UUIDs (see JobID).
     public func retry(ids: [String]) throws(PostgresError) -> [RetryResult] {
-        try connection.query(Queries.retryJobs, [PostgresArray.literal(ids)]).values.map {
+        try connection.query(Queries.retryJobs(table), [PostgresArray.literal(ids)]).values.map {
             RetryResult(id: $0[0] ?? "", statusBefore: $0[1], type: $0[2], moved: $0[3] == "t")
         }
     }
 
     /// Every failed job (of `type` when given) back to pending; counts by type.
     public func retryFailed(type: String?) throws(PostgresError) -> [(type: String, jobs: Int)] {
-        try connection.query(Queries.retryFailed, [type]).values.map { (type: $0[0] ?? "", jobs: Int($0[1] ?? "") ?? 0) }
+        try connection.query(Queries.retryFailed(table), [type]).values.map { (type: $0[0] ?? "", jobs: Int($0[1] ?? "") ?? 0) }
     }
 
     /// Deletes completed and failed jobs finished more than `olderThan` seconds ago, `chunk` rows

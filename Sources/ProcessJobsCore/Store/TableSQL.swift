@@ -130,12 +130,14 @@ struct TableSQL: Sendable, Equatable {
         return Self.literal(text) + (statusType.map { "::" + $0 } ?? "")
     }
 
-    /// The status in the product's words (text), named status.
-    func statusAs(_ alias: String) -> String {
+    /// The status in the product's words (text; NULL for a word outside the four).
+    func statusText(_ alias: String) -> String {
         guard quoting else { return status(alias) }
         let cases = Word.allCases.map { "WHEN \(word($0)) THEN '\($0.rawValue)'" }.joined(separator: " ")
-        return "CASE \(status(alias)) \(cases) END AS status"
+        return "CASE \(status(alias)) \(cases) END"
     }
+
+    func statusAs(_ alias: String) -> String { named(statusText(alias), "status") }
 
     /// The user as text; NULL::text when the table has none.
     func user(_ alias: String) -> String {
