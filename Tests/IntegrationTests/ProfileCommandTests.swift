@@ -140,7 +140,7 @@ final class ProfileCommandTests: IntegrationTestCase {
     func testCommandsThatServeOnlyJobQueueRefuseAProfile() throws {
         var environment = environment(app: nil)
         environment["PROCESS_JOBS_TABLE_PROFILE"] = path("jobs")
-        for arguments in [ ["enqueue", "generate-image", "--payload", "{}"], ["cancel", "00000000-0000-0000-0000-000000000000"]] {
+        for arguments in [["cancel", "00000000-0000-0000-0000-000000000000"]] {
             let result = try runBinary(arguments, environment: environment)
             XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("acts on job_queue only"), result.stderr)
@@ -205,5 +205,45 @@ final class ProfileCommandTests: IntegrationTestCase {
         XCTAssertEqual(rows, [["op-a", "pending", "0", "-", "t"], ["op-b", "pending", "0", "-", "t"],
                               ["op-c", "complete", "0", "-", "f"], ["op-d", "processing", "0", "host:1", "f"]].map { $0.map(Optional.some) },
                        "updated_at in epoch milliseconds; complete and processing rows untouched")
+    }
+
+    func testEnqueueInsertsAsTheAppDoes() throws {
+        try db.execute(script: SeedTables.documentJobs + SeedTables.agentJobs)
+        for name in ["document_jobs", "jobs"] {
+            XCTAssertEqual(try runBinary(["migrate", "--table-profile", path(name)], environment: environment(app: nil)).status, 0)
+        }
+        let document = try runBinary(["enqueue", "document", "--table-profile", path("document_jobs"),
+                                      "--payload", #"{"prompt": "Write the handbook", "project_id": "p7"}"#, "--run-at", "+1h"],
+                                     environment: environment(app: nil))
+        XCTAssertEqual(document.status, 0, document.stderr)
+        let id = document.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let row = try db.query("""
+            SELECT prompt, project_id, status, run_at > now() + interval '59 minutes' FROM document_jobs WHERE job_id = $1::uuid
+            """, [id]).values
+        XCTAssertEqual(row, [["Write the handbook", "p7", "pending", "t"]])
+
+        let unknown = try runBinary(["enqueue", "document", "--table-profile", path("document_jobs"), "--payload", #"{"projectId": "p7"}"#],
+                                    environment: environment(app: nil))
+        XCTAssertEqual(unknown.status, 64, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("--payload field projectId is not one of document_jobs's payload columns (prompt, project_id)"), unknown.stderr)
+        let wrongType = try runBinary(["enqueue", "generate-image", "--table-profile", path("document_jobs"), "--payload", "{}"],
+                                      environment: environment(app: nil))
+        XCTAssertEqual(wrongType.status, 64, wrongType.stderr)
+        XCTAssertTrue(wrongType.stderr.contains("every job of document_jobs is of type document"), wrongType.stderr)
+
+        try db.query("INSERT INTO auth.users (id) VALUES ('00000000-0000-0000-0000-0000000000b1')")
+        let agent = try runBinary(["enqueue", "research-agent", "--table-profile", path("jobs"), "--payload", #"{"projectId": "p1"}"#,
+                                   "--user-id", "00000000-0000-0000-0000-0000000000b1", "--max-retries", "5"],
+                                  environment: environment(app: nil))
+        XCTAssertEqual(agent.status, 0, agent.stderr)
+        let job = agent.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try db.query("SELECT agent_identifier, job_data->>'projectId', user_id::text, status::text, max_retries FROM jobs WHERE id = $1::uuid",
+                                    [job]).values,
+                       [["research-agent", "p1", "00000000-0000-0000-0000-0000000000b1", "pending", "5"]])
+        let app = try startApp()
+        let run = try runBinary(["run", "--table-profile", path("jobs"), "--route", "research-agent=/api/process-aplus"],
+                                environment: environment(app: app))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try db.query("SELECT status::text, result->>'aplusId' FROM jobs WHERE id = $1::uuid", [job]).values, [["completed", "p1-aplus"]])
     }
 }

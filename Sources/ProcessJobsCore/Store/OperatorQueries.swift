@@ -206,6 +206,60 @@ extension Queries {
         return "INSERT INTO job_queue (\(columns)) VALUES (\(values)) RETURNING id::text"
     }
 
+    /// A new job in a profile's table: the type (when it is a column), the payload (its column,
+    /// or each listed column from the object's field of that name, converted by
+    /// jsonb_populate_record to the column's type), the user, the pending word, and created and
+    /// updated times (epoch milliseconds too), then max_retries and run_at when given, numbered
+    /// as `enqueue(maxRetries:runAt:)` numbers them ($1 type, $2 payload, $3 user); parameters a
+    /// table does not use are left out by CompactStatement.
+    ///
+    /// Concurrency: a plain INSERT, as job_queue's.
+    static func enqueue(_ t: TableSQL, maxRetries: Bool, runAt: RunAt.Kind?) -> String {
+        guard t != .jobQueue else { return enqueue(maxRetries: maxRetries, runAt: runAt) }
+        var columns: [String] = [], values: [String] = []
+        if case .column(let name) = t.profile.jobType {
+            columns.append(t.column("", name))
+            values.append("$1")
+        }
+        switch t.profile.payload {
+        case .column(let name):
+            columns.append(t.column("", name))
+            values.append("$2::jsonb")
+        case .columns(let names):
+            for name in names {
+                columns.append(t.column("", name))
+                values.append("(SELECT r.\(TableSQL.quoted(name)) FROM jsonb_populate_record(NULL::\(t.table), $2::jsonb) r)")
+            }
+        }
+        if let user = t.profile.user {
+            columns.append(t.column("", user))
+            values.append("$3")
+        }
+        columns.append(t.status(""))
+        values.append(t.word(.pending))
+        for stamp in [t.profile.createdAt, t.profile.updatedAt].compactMap({ $0 }) {
+            columns.append(t.column("", stamp.column))
+            values.append(t.now(stamp))
+        }
+        var next = 4
+        if maxRetries {
+            columns.append(t.column("", "max_retries"))
+            values.append("$\(next)::integer")
+            next += 1
+        }
+        switch runAt {
+        case .absolute?:
+            columns.append(t.column("", "run_at"))
+            values.append("to_timestamp($\(next)::float8)")
+        case .relative?:
+            columns.append(t.column("", "run_at"))
+            values.append("now() + make_interval(secs => $\(next)::float8)")
+        case nil:
+            break
+        }
+        return "INSERT INTO \(t.table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(t.id(""))::text"
+    }
+
     /// What a run would claim now: due pending jobs of the given types ($1, each at most $2 of
     /// them), oldest first, at most $3 in all — the claim's own order, without its locks.
     ///

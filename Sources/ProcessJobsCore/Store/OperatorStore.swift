@@ -322,10 +322,10 @@ public final class OperatorStore {
 
     /// Inserts the job and returns its id.
     public func enqueue(_ request: EnqueueRequest) throws(PostgresError) -> String {
-        let sql = Queries.enqueue(maxRetries: request.maxRetries != nil, runAt: request.runAt?.kind)
+        let statement = CompactStatement(Queries.enqueue(table, maxRetries: request.maxRetries != nil, runAt: request.runAt?.kind))
         var parameters: [String?] = [request.type, request.payload, request.userId]
         if let maxRetries = request.maxRetries { parameters.append(String(maxRetries)) }
         if let runAt = request.runAt { parameters.append(runAt.parameter) }
-        return try connection.query(sql, parameters).values[0][0] ?? ""
+        return try connection.query(statement.sql, statement.parameters(parameters)).values[0][0] ?? ""
     }
 }
