@@ -300,4 +300,46 @@ final class ProfileRunTests: IntegrationTestCase {
         XCTAssertEqual(perJob.count, 3 * perTable)
         XCTAssertEqual(perJob.values.filter { $0.count != 1 }.count, 0, "every job POSTed exactly once")
     }
+
+    /// Every shape of the tick statement (outcomes, rescue, failure jobs, pauses, rate,
+    /// concurrency, fair shares, the user cap) parses, plans and does its part on each table.
+    func testEveryTickShapeRunsOnEachTable() throws {
+        for seed in Self.seeds {
+            for _ in 0..<6 { _ = try seed.insert(db) }
+            try db.query("INSERT INTO process_jobs.route_state (job_type) VALUES ($1), ('*') ON CONFLICT DO NOTHING", [seed.type])
+            let t = try table(seed).sql
+            let stores = (plain: try store(seed, "host:1"),
+                          failureJobs: JobStore(connection: try Connection(conninfo: databaseURL), lockedBy: "host:1",
+                                                onFailure: "job-failed", table: try table(seed)))
+            for shape in TickShape.allCases {
+                for store in [stores.plain, stores.failureJobs] { try store.connection.query("BEGIN") }
+                let store = shape.failureJobs ? stores.failureJobs : stores.plain
+                let extra = try seed.insert(store.connection)
+                try store.connection.query("""
+                    UPDATE \(t.table) SET \(t.status("")) = \(t.word(.processing)), locked_by = 'host:gone',
+                        locked_until = now() - interval '1 minute', locked_at = now() - interval '2 minutes', retry_count = 3, max_retries = 3
+                    WHERE \(t.id(""))::text = $1
+                    """, [extra])
+                let held = try store.tick(outcomes: [], claim: .init(limit: 2, quotas: [(seed.type, 2)], lease: 60, rescue: false)).claimed
+                XCTAssertEqual(held.count, 2, "\(seed.profile) \(shape)")
+                let outcomes = shape.outcomes ? held.map { PendingOutcome(job: $0, outcome: .fail(error: "boom")) } : []
+                var limits = RouteLimits()
+                if shape.rate { limits.rate = RouteRate(count: 100, period: 1, burst: 100) }
+                if shape.concurrency { limits.concurrency = 100 }
+                let claim: JobStore.Claim? = shape.claim ? .init(
+                    limit: 3, quotas: [(seed.type, 3)], lease: 60, rescue: shape.rescue,
+                    limits: shape.rate || shape.concurrency ? [seed.type: limits] : [:],
+                    fairBy: shape.fair ? .user : .none, userConcurrency: shape.userCap ? 100 : nil) : nil
+                let pauses = shape.pauses ? [RoutePause(type: "other-type", seconds: 5, reason: "HTTP 429 from the app")] : []
+                let result = try store.tick(outcomes: outcomes, claim: claim, pauses: pauses)
+                XCTAssertEqual(result.recorded.count, outcomes.count, "\(seed.profile) \(shape)")
+                XCTAssertEqual(result.rescued.count, shape.rescue ? 1 : 0, "\(seed.profile) \(shape)")
+                XCTAssertEqual(result.notified.count, shape.failureJobs ? outcomes.count + result.rescued.count : 0, "\(seed.profile) \(shape)")
+                if shape.claim {
+                    XCTAssertEqual(result.claimed.count, 3, "\(seed.profile) \(shape): \(result.holds)")
+                }
+                for store in [stores.plain, stores.failureJobs] { try store.connection.query("ROLLBACK") }
+            }
+        }
+    }
 }
