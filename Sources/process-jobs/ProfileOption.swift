@@ -38,14 +38,6 @@ struct ProfileOption: ParsableArguments {
         return try TableProfile.decode(file.bytes, source: path)
     }
 
-    /// A command that serves only job_queue stops (64) while the environment names a profile,
-    /// rather than show or change another table than the run's.
-    static func refuseUnsupported(_ command: String, environment: [String: String]) throws(ExitCode) {
-        if let path = environment["PROCESS_JOBS_TABLE_PROFILE"], !path.isEmpty {
-            throw ExitStatus.fail(ExitStatus.usage, "\(command) acts on job_queue only, not on a table profile's table (PROCESS_JOBS_TABLE_PROFILE is set): unset it to \(command) job_queue")
-        }
-    }
-
     /// `profile`'s table as the catalog has it (job_queue when nil); a profile that does not fit
     /// ends the command with 78 and the one line that names the problem.
     static func table(_ profile: TableProfile?, connection: Connection, requireAdded: Bool = true) throws(ExitCode) -> JobTable {

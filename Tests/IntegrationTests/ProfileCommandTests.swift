@@ -137,17 +137,31 @@ final class ProfileCommandTests: IntegrationTestCase {
         XCTAssertEqual(left, "old-pending,old-processing,young-complete,young-error")
     }
 
-    func testCommandsThatServeOnlyJobQueueRefuseAProfile() throws {
+    func testListenRefusesAProfile() throws {
         var environment = environment(app: nil)
         environment["PROCESS_JOBS_TABLE_PROFILE"] = path("jobs")
-        for arguments in [["cancel", "00000000-0000-0000-0000-000000000000"]] {
-            let result = try runBinary(arguments, environment: environment)
-            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains("acts on job_queue only"), result.stderr)
-        }
         let listen = try runBinary(["run", "--listen"], environment: environment)
         XCTAssertEqual(listen.status, 64, listen.stderr)
         XCTAssertTrue(listen.stderr.contains("--listen does not serve a --table-profile table yet"), listen.stderr)
+    }
+
+    func testCancelFailsAPendingRowAndMarksAProcessingOne() throws {
+        try db.execute(script: SeedTables.documentJobs)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("document_jobs")], environment: environment(app: nil)).status, 0)
+        let ids = try db.query("""
+            INSERT INTO document_jobs (prompt, status, locked_by, locked_until)
+            VALUES ('a', 'pending', NULL, NULL), ('b', 'processing', 'host:1', now() + interval '1 minute'), ('c', 'completed', NULL, NULL)
+            RETURNING job_id::text
+            """).values.map { $0[0]! }
+        let result = try runBinary(["cancel", "--table-profile", path("document_jobs")] + ids, environment: environment(app: nil))
+        XCTAssertEqual(result.status, 64, "the completed one is reported: \(result.stderr)")
+        XCTAssertTrue(result.stdout.contains("\(ids[0]) cancelled: was pending, now failed"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\(ids[1]) cancelled: processing"), result.stdout)
+        XCTAssertTrue(result.stderr.contains("\(ids[2]) is completed: unchanged"), result.stderr)
+        let rows = try db.query("""
+            SELECT status, error, cancelled_at IS NOT NULL FROM document_jobs WHERE job_id = ANY($1::uuid[]) ORDER BY prompt
+            """, ["{\(ids.joined(separator: ","))}"]).values
+        XCTAssertEqual(rows, [["failed", "cancelled by operator", "t"], ["processing", nil, "t"], ["completed", nil, "f"]])
     }
 
     func testStatusReadsTheProfilesTable() throws {

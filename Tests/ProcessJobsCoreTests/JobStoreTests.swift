@@ -43,7 +43,7 @@ final class JobStoreTests: XCTestCase {
     /// The statements travel in the client encoding of any database, LATIN1 and SQL_ASCII too:
     /// their text (comments included) must be ASCII.
     func testTheRunsStatementsAreASCII() {
-        for statement in TickShape.allCases.map { Queries.tick($0, .jobQueue) } + [Queries.probe(.jobQueue), Queries.cancelJobs, Queries.pauseRoute, Queries.resumeRoute,
+        for statement in TickShape.allCases.map { Queries.tick($0, .jobQueue) } + [Queries.probe(.jobQueue), Queries.cancelJobs(.jobQueue), Queries.pauseRoute, Queries.resumeRoute,
                           Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue), Migration.sql] {
             XCTAssertTrue(statement.unicodeScalars.allSatisfy(\.isASCII), String(statement.prefix(80)))
         }

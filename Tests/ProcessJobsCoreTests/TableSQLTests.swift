@@ -25,6 +25,7 @@ final class TableSQLTests: XCTestCase {
         XCTAssertEqual(digest([Queries.expiredLeases(.jobQueue), Queries.topErrors(.jobQueue), Queries.recentFailures(.jobQueue),
                                Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue)]), "e4ee3148ce224428", "status's")
         XCTAssertEqual(digest([Queries.retryJobs(.jobQueue), Queries.retryFailed(.jobQueue)]), "efce4feb54208be6", "retry's")
+        XCTAssertEqual(digest([Queries.cancelJobs(.jobQueue)]), "58e8baac54f35482", "cancel's")
     }
 
     private static let documentColumns: [ProfileCatalog.Column] = [

@@ -349,26 +349,31 @@ extension Queries {
     /// Concurrency: the UPDATE locks each row and, under READ COMMITTED, re-reads a row a claim
     /// changed meanwhile and decides on that version: a job claimed at that moment is marked
     /// rather than failed, and a tick recording its outcome waits for this lock and then sees the mark.
-    static let cancelJobs = """
-        WITH target AS (
-            SELECT DISTINCT unnest($1::uuid[]) AS id
-        ),
-        cancelled AS (
-            UPDATE job_queue j SET
-                status = CASE WHEN j.status = 'pending' THEN 'failed' ELSE j.status END,
-                error_message = CASE WHEN j.status = 'pending' THEN 'cancelled by operator' ELSE j.error_message END,
-                completed_at = CASE WHEN j.status = 'pending' THEN now() ELSE j.completed_at END,
-                cancelled_at = coalesce(j.cancelled_at, now()), updated_at = now()
+    static func cancelJobs(_ t: TableSQL) -> String {
+        let wasPending = "\(t.status("j")) = \(t.word(.pending))", next = ",\n        "
+        let error = t.error("").map { "\($0) = CASE WHEN \(wasPending) THEN 'cancelled by operator' ELSE \(t.error("j") ?? "NULL") END" + next } ?? ""
+        let completed = t.profile.completedAt.map {
+            "\(t.column("", $0.column)) = CASE WHEN \(wasPending) THEN \(t.now($0)) ELSE \(t.column("j", $0.column)) END" + next
+        } ?? ""
+        return """
+            WITH target AS (
+                SELECT DISTINCT unnest($1::\(t.idType)[]) AS id
+            ),
+            cancelled AS (
+                UPDATE \(t.table) j SET
+                    \(t.status("")) = CASE WHEN \(wasPending) THEN \(t.word(.failed)) ELSE \(t.status("j")) END,
+                    \(error)\(completed)\(t.column("", "cancelled_at")) = coalesce(\(t.column("j", "cancelled_at")), now())\(t.touch)
+                FROM target t
+                WHERE \(t.id("j")) = t.id AND \(t.status("j")) IN (\(t.word(.pending)), \(t.word(.processing)))
+                RETURNING \(t.idAs("j")), \(t.statusAs("j"))
+            )
+            SELECT t.id::text AS id, \(t.statusText("q")) AS status_before, \(t.jobType("q")), c.id IS NOT NULL AS changed, c.status AS status_after
             FROM target t
-            WHERE j.id = t.id AND j.status IN ('pending', 'processing')
-            RETURNING j.id, j.status
-        )
-        SELECT t.id::text AS id, q.status AS status_before, q.job_type, c.id IS NOT NULL AS changed, c.status AS status_after
-        FROM target t
-        LEFT JOIN job_queue q ON q.id = t.id
-        LEFT JOIN cancelled c ON c.id = t.id
-        ORDER BY t.id
-        """
+            LEFT JOIN \(t.table) q ON \(t.id("q")) = t.id
+            LEFT JOIN cancelled c ON c.id = t.id
+            ORDER BY t.id
+            """
+    }
 
     /// Pauses route $1 for $2 seconds (NULL: until resumed), reason $3, unless a longer pause
     /// is in force. Returns the pause in force afterwards: until (Unix seconds; Infinity: until

@@ -249,7 +249,7 @@ public final class OperatorStore {
 
     /// `ids` must be valid UUIDs (see JobID).
     public func cancel(ids: [String]) throws(PostgresError) -> [CancelResult] {
-        try connection.query(Queries.cancelJobs, [PostgresArray.literal(ids)]).values.map {
+        try connection.query(Queries.cancelJobs(table), [PostgresArray.literal(ids)]).values.map {
             CancelResult(id: $0[0] ?? "", statusBefore: $0[1], type: $0[2], cancelled: $0[3] == "t", statusAfter: $0[4])
         }
     }
