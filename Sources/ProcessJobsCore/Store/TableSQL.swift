@@ -56,7 +56,7 @@ struct TableSQL: Sendable, Equatable {
             return .failure(.configuration(
                 "table profile: \(profile.table) has no column \(missing) (run process-jobs migrate --table-profile FILE)"))
         }
-        var texts = [profile.table] + profile.columns + profile.status.words
+        var texts = [profile.table] + profile.columns + profile.status.words + Array(profile.resultColumns.keys)
         if case .fixed(let type) = profile.jobType { texts.append(type) }
         // A statement's text holds no $ but in parameter numbers (CompactStatement), and no backslash
         // that a server without standard_conforming_strings would read as an escape.
