@@ -6,6 +6,14 @@ import XCTest
 /// --table-profile on the command line: migrate, run (its catalog check), check, --dry-run and
 /// prune, through the built binary against the seed tables.
 final class ProfileCommandTests: IntegrationTestCase {
+    private var roles: [String] = []
+
+    override func tearDown() {
+        super.tearDown()  // drops the database first: the role holds privileges in it
+        if let admin = try? Connection(conninfo: PostgresServer.shared.adminURL) {
+            for role in roles { _ = try? admin.query("DROP ROLE IF EXISTS \(role)") }
+        }
+    }
     private func path(_ name: String) -> String {
         Paths.repository.appendingPathComponent("deploy/profiles/\(name).json").path
     }
@@ -259,5 +267,31 @@ final class ProfileCommandTests: IntegrationTestCase {
                                 environment: environment(app: app))
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try db.query("SELECT status::text, result->>'aplusId' FROM jobs WHERE id = $1::uuid", [job]).values, [["completed", "p1-aplus"]])
+    }
+
+    /// Row level security stays on: a runner role that is a member of service_role (without
+    /// BYPASSRLS of its own) reaches the jobs table's rows through the table's policy.
+    func testARunnerRoleWorksThroughTheJobsTablesPolicy() throws {
+        try db.execute(script: SeedTables.agentJobs)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("jobs")], environment: environment(app: nil)).status, 0)
+        let name = "pj_agent_\(String(UUID().uuidString.prefix(8)).lowercased())", password = UUID().uuidString
+        roles.append(name)
+        try db.execute(script: """
+            CREATE ROLE \(name) LOGIN NOBYPASSRLS PASSWORD '\(password)' IN ROLE service_role;
+            GRANT USAGE ON SCHEMA public, process_jobs TO \(name);
+            GRANT SELECT, UPDATE ON jobs TO \(name);
+            GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA process_jobs TO \(name);
+            """)
+        XCTAssertEqual(try db.query("SELECT relrowsecurity FROM pg_class WHERE oid = 'jobs'::regclass").values[0][0], "t")
+        let id = try ProfileRunTests.seeds[1].insert(db)
+        var components = try XCTUnwrap(URLComponents(string: databaseURL))
+        components.user = name
+        components.password = password
+        let app = try startApp()
+        var environment = environment(app: app)
+        environment["DATABASE_URL"] = try XCTUnwrap(components.string)
+        let run = try runBinary(["run", "--table-profile", path("jobs"), "--route", "research-agent=/api/process-aplus"], environment: environment)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try db.query("SELECT status::text FROM jobs WHERE id = $1::uuid", [id]).values[0][0], "completed")
     }
 }
