@@ -193,7 +193,7 @@ struct RunCommand: ParsableCommand {
             }
             progress?.clear()
             Self.logSummary(report, log: log)
-            metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection)
+            metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection, table: table)
             try ExitStatus.check(report, configuration: configuration, credentials: credentials)
             return report
         }

@@ -294,4 +294,19 @@ final class ProfileCommandTests: IntegrationTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try db.query("SELECT status::text FROM jobs WHERE id = $1::uuid", [id]).values[0][0], "completed")
     }
+
+    func testMetricsFileCountsTheProfilesQueue() throws {
+        try db.execute(script: SeedTables.documentJobs)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("document_jobs")], environment: environment(app: nil)).status, 0)
+        _ = try ProfileRunTests.seeds[0].insert(db)
+        let file = NSTemporaryDirectory() + "pj-metrics-\(UUID().uuidString).prom"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: file) }
+        let app = try startApp()
+        try app.setRules(#"[{"match": {"path": "/api/process-aplus"}, "action": {"status": 200, "body": {"html": "<p>ok</p>"}}}]"#)
+        let run = try runBinary(["run", "--table-profile", path("document_jobs"), "--route", "document=/api/process-aplus",
+                                 "--metrics-file", file], environment: environment(app: app))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertTrue(text.contains(#"process_jobs_queue_jobs{type="document",status="completed"} 1"#), text)
+    }
 }
