@@ -14,21 +14,30 @@ struct CancelCommand: ParsableCommand {
             already finished is reported, the others are still cancelled, and the exit code is 64.
             """)
 
-    @Argument(help: ArgumentHelp("Job ids (UUIDs).", valueName: "job-id"))
+    @Argument(help: ArgumentHelp("Job ids (UUIDs; with --table-profile, the profile's id values).", valueName: "job-id"))
     var ids: [String] = []
 
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         _ = common.makeLogger()
+        let profile = try profileOption.load(environment: ProcessEnvironment.current)
         if ids.isEmpty { throw Operator.usage("cancel needs job ids (e.g. process-jobs cancel 6f1c...)") }
-        let malformed = ids.filter { !JobID.isValid($0) }
-        if !malformed.isEmpty {
-            throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
+        func refuseMalformed() throws(ExitCode) {
+            let malformed = ids.filter { !JobID.isValid($0) }
+            if !malformed.isEmpty {
+                throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
+            }
         }
-        let store = OperatorStore(connection: try common.connect())
+        // job_queue's ids are checked before anything connects; a profile's once its id type is known.
+        if profile == nil { try refuseMalformed() }
+        let connection = try common.connect()
+        let table = try ProfileOption.table(profile, connection: connection)
+        if profile != nil && table.idIsUUID { try refuseMalformed() }
+        let store = OperatorStore(connection: connection, table: table)
         let results: [OperatorStore.CancelResult]
-        do { results = try store.cancel(ids: ids.map { $0.lowercased() }) } catch { throw ExitStatus.from(error) }
+        do { results = try store.cancel(ids: table.idIsUUID ? ids.map { $0.lowercased() } : ids) } catch { throw ExitStatus.from(error) }
         var unchanged = 0
         for result in results {
             switch (result.statusBefore, result.statusAfter) {

@@ -35,6 +35,7 @@ struct CheckCommand: ParsableCommand {
     var requestTimeout: String = "10s"
 
     @OptionGroup var routing: RouteOptions
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     /// The Edge Function's pg_cron job, and what its command calls.
@@ -106,6 +107,22 @@ struct CheckCommand: ParsableCommand {
             }
         } else {
             report.add(.skip, "schema", "skipped: needs the database")
+        }
+
+        // The profile's table, as the run checks it at start.
+        do {
+            if let profile = try profileOption.read(environment: environment) {
+                if let store {
+                    switch ProfileOption.check(profile, connection: store.connection) {
+                    case .success: report.add(.pass, "table profile", "\(profile.table) fits the profile and is migrated for it")
+                    case .failure(let problem): report.add(.fail(exitCode: problem.code), "table profile", problem.message)
+                    }
+                } else {
+                    report.add(.skip, "table profile", "skipped: needs the database")
+                }
+            }
+        } catch {
+            report.add(.fail(exitCode: ExitStatus.code(for: error)), "table profile", error.description)
         }
 
         // What the role may do to the rows: a database problem, so before the endpoints'.

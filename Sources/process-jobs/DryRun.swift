@@ -7,9 +7,9 @@ enum DryRun {
     /// Most jobs listed (the total is still counted).
     static let listLimit = 1000
 
-    static func show(_ configuration: RunConfiguration, connection: Connection) throws(ExitCode) {
+    static func show(_ configuration: RunConfiguration, connection: Connection, table: JobTable = .jobQueue) throws(ExitCode) {
         let settings = configuration.settings
-        let store = OperatorStore(connection: connection)
+        let store = OperatorStore(connection: connection, table: table)
         // --once: one claim, which takes at most a batch and at most two rounds of free slots
         // (Runner's claim limit when nothing is in flight).
         let onceLimit = settings.once ? min(settings.batchSize, 2 * settings.concurrency) : nil

@@ -16,7 +16,7 @@ struct EnqueueCommand: ParsableCommand {
 
     @Argument(help: ArgumentHelp("The job type, e.g. generate-image.", valueName: "type"))
     var type: String
-    @Option(help: ArgumentHelp("The payload: a JSON object, or - to read it from stdin.", valueName: "json"))
+    @Option(help: ArgumentHelp("The payload: a JSON object, or - to read it from stdin (with --table-profile and payload columns: an object keyed by those columns).", valueName: "json"))
     var payload: String
     @Option(help: ArgumentHelp("The user the job belongs to (user_id; sent as userId).", valueName: "id"))
     var userId: String?
@@ -25,10 +25,12 @@ struct EnqueueCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Earliest run: RFC 3339 time or +DURATION (default: now).", valueName: "time"))
     var runAt: String?
 
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         _ = common.makeLogger()
+        let profile = try profileOption.load(environment: ProcessEnvironment.current)
         let text = payload == "-" ? Self.readStandardInput() : payload
         let request: EnqueueRequest
         do {
@@ -36,10 +38,13 @@ struct EnqueueCommand: ParsableCommand {
         } catch {
             throw Operator.usage(error.description)
         }
-        if Routes.defaults[type] == nil {
+        if profile == nil && Routes.defaults[type] == nil {
             Operator.stderrLine("note: \(type) has no default route; a run claims it only with --route \(type)=/api/...", priority: 5)
         }
-        let store = OperatorStore(connection: try common.connect())
+        let connection = try common.connect()
+        let table = try ProfileOption.table(profile, connection: connection)
+        if let problem = table.enqueueProblem(request) { throw Operator.usage(problem) }
+        let store = OperatorStore(connection: connection, table: table)
         let id: String
         do {
             id = try store.enqueue(request)

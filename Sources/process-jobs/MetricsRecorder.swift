@@ -27,11 +27,12 @@ struct MetricsRecorder {
         self.log = log
     }
 
-    /// After a run that ended (the database still answers): the queue is read for its gauges.
-    func record(_ report: RunReport, exitCode: Int32, connection: Connection) {
+    /// After a run that ended (the database still answers): the queue (the run's table) is read
+    /// for its gauges.
+    func record(_ report: RunReport, exitCode: Int32, connection: Connection, table: JobTable = .jobQueue) {
         var queue: [OperatorStore.QueueRow]?
         do {
-            queue = try OperatorStore(connection: connection).queueSummary(lease: lease).rows
+            queue = try OperatorStore(connection: connection, table: table).queueSummary(lease: lease).rows
         } catch {
             log.warning("metrics: cannot read the queue; its gauges are left out this time", metadata: ["error": .string(error.description)])
         }

@@ -12,13 +12,16 @@ struct PruneCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Rows deleted per statement (default 1000).", valueName: "n"))
     var chunkSize: Int = 1000
 
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         let log = common.makeLogger()
         let cutoff = try Operator.duration(olderThan, flag: "--older-than", allowZero: true)
         guard (1...100_000).contains(chunkSize) else { throw Operator.usage("--chunk-size must be between 1 and 100000, not \(chunkSize)") }
-        let store = OperatorStore(connection: try common.connect())
+        let profile = try profileOption.load(environment: ProcessEnvironment.current)
+        let connection = try common.connect()
+        let store = OperatorStore(connection: connection, table: try ProfileOption.table(profile, connection: connection))
         let stop = StopSignal()
         stop.install()
         let deleted: [String: Int]

@@ -12,25 +12,34 @@ struct RetryCommand: ParsableCommand {
             others still move, and the exit code is 64.
             """)
 
-    @Argument(help: ArgumentHelp("Job ids (UUIDs).", valueName: "job-id"))
+    @Argument(help: ArgumentHelp("Job ids (UUIDs; with --table-profile, the profile's id values).", valueName: "job-id"))
     var ids: [String] = []
     @Flag(help: "Retry every failed job.")
     var failed = false
     @Option(name: .customLong("job-type"), help: ArgumentHelp("With --failed: only jobs of this type.", valueName: "type"))
     var jobType: String?
 
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         _ = common.makeLogger()
+        let profile = try profileOption.load(environment: ProcessEnvironment.current)
         if jobType != nil && !failed { throw Operator.usage("--job-type goes with --failed (e.g. process-jobs retry --failed --job-type generate-image)") }
         if ids.isEmpty && !failed { throw Operator.usage("retry needs job ids or --failed (e.g. process-jobs retry --failed --job-type generate-image)") }
         if !ids.isEmpty && failed { throw Operator.usage("give job ids or --failed, not both") }
-        let malformed = ids.filter { !JobID.isValid($0) }
-        if !malformed.isEmpty {
-            throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
+        func refuseMalformed() throws(ExitCode) {
+            let malformed = ids.filter { !JobID.isValid($0) }
+            if !malformed.isEmpty {
+                throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
+            }
         }
-        let store = OperatorStore(connection: try common.connect())
+        // job_queue's ids are checked before anything connects; a profile's once its id type is known.
+        if profile == nil { try refuseMalformed() }
+        let connection = try common.connect()
+        let table = try ProfileOption.table(profile, connection: connection)
+        if profile != nil && table.idIsUUID { try refuseMalformed() }
+        let store = OperatorStore(connection: connection, table: table)
         if failed {
             let moved: [(type: String, jobs: Int)]
             do { moved = try store.retryFailed(type: jobType) } catch { throw ExitStatus.from(error) }
@@ -45,7 +54,7 @@ struct RetryCommand: ParsableCommand {
             return
         }
         let results: [OperatorStore.RetryResult]
-        do { results = try store.retry(ids: ids.map { $0.lowercased() }) } catch { throw ExitStatus.from(error) }
+        do { results = try store.retry(ids: table.idIsUUID ? ids.map { $0.lowercased() } : ids) } catch { throw ExitStatus.from(error) }
         let moved = results.filter(\.moved).count
         LineSink.standardOutput.write("moved \(moved) job\(moved == 1 ? "" : "s") back to pending\n")
         var reported = 0

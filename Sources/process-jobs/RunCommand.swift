@@ -79,6 +79,7 @@ struct RunCommand: ParsableCommand {
     var metricsFile: String?
 
     @OptionGroup var routing: RouteOptions
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -97,6 +98,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        let profile = try ProfileOption.load(request.tableProfile, environment: environment)
         let listenOptions: ListenOptions?
         do {
             listenOptions = try ListenOptions.resolve(request.listen, environment: environment,
@@ -104,11 +106,16 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
+        if profile != nil && request.listen.listen {
+            throw ExitStatus.fail(ExitStatus.usage, "--listen does not serve a --table-profile table yet: run it with --every instead")
+        }
         if request.dryRun {
             if request.listen.listen { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --listen") }
             // Needs no token: nothing is sent.
             if request.listen.every != nil { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --every") }
-            return try DryRun.show(configuration, connection: common.connect())
+            let connection = try common.connect()
+            return try DryRun.show(configuration, connection: connection,
+                                   table: ProfileOption.table(profile, connection: connection))
         }
         var credentials: Credentials
         do {
@@ -146,6 +153,13 @@ struct RunCommand: ParsableCommand {
             metrics?.recordFailure(exitCode: error.rawValue, seconds: 0, stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
             throw error
         }
+        let table: JobTable
+        do {
+            table = try ProfileOption.table(profile, connection: connection)
+        } catch {
+            metrics?.recordFailure(exitCode: error.rawValue, seconds: 0, stop: ExitStatus.stopName(forDatabaseExit: error.rawValue))
+            throw error
+        }
         if connection.serverEncoding != "UTF8" {
             log.warning("the database is not in UTF-8: characters it cannot hold are stored as \\u{hex} text",
                         metadata: ["server_encoding": .string(connection.serverEncoding)])
@@ -161,7 +175,8 @@ struct RunCommand: ParsableCommand {
             }
             if turn.index > 0 { connection = try common.connect(stop: stop) }
             let started = Stopwatch()
-            let runner = Runner(store: JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure),
+            let runner = Runner(store: JobStore(connection: connection, lockedBy: Self.holderName(), onFailure: settings.onFailure,
+                                                 table: table),
                                 transport: transport, settings: turn.settings, targets: configuration.targets,
                                 credentials: credentials, stop: stop, log: log, observer: { progress?.update($0) })
             progress?.startRun()
@@ -177,7 +192,7 @@ struct RunCommand: ParsableCommand {
             }
             progress?.clear()
             Self.logSummary(report, log: log)
-            metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection)
+            metrics?.record(report, exitCode: ExitStatus.code(for: report.stopReason), connection: connection, table: table)
             try ExitStatus.check(report, configuration: configuration, credentials: credentials)
             return report
         }
@@ -204,6 +219,7 @@ struct RunCommand: ParsableCommand {
     /// The parsed options as plain values.
     private var request: RunRequest {
         var request = RunRequest()
+        request.tableProfile = profileOption.tableProfile
         var flags = RunFlags()
         flags.batchSize = batchSize
         flags.concurrency = concurrency

@@ -14,5 +14,7 @@ struct RunRequest {
     var window: String?
     var dryRun = false
     var metricsFile: String?
+    /// --table-profile (nil: $PROCESS_JOBS_TABLE_PROFILE, else job_queue).
+    var tableProfile: String?
     var common = CommonSettings()
 }

@@ -12,6 +12,7 @@ struct StatusCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var routing: RouteOptions
+    @OptionGroup var profileOption: ProfileOption
     @OptionGroup var common: CommonOptions
 
     static let errorWindow: Double = 86_400
@@ -22,6 +23,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         _ = common.makeLogger()
+        let profile = try profileOption.load(environment: ProcessEnvironment.current)
         let routeTable: Routes
         do {
             if let onFailure = routing.onFailure { try Routes.checkType(onFailure) }
@@ -31,7 +33,7 @@ struct StatusCommand: ParsableCommand {
         }
         let leaseSeconds = try routing.lease.map { text throws(ExitCode) in try Operator.duration(text, flag: "--lease") } ?? RunSettings().lease
         let connection = try common.connect()
-        let store = OperatorStore(connection: connection)
+        let store = OperatorStore(connection: connection, table: try ProfileOption.table(profile, connection: connection))
         let report: StatusReport
         do {
             // One snapshot for every part, so the numbers agree with each other.

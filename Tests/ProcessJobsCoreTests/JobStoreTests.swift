@@ -43,8 +43,8 @@ final class JobStoreTests: XCTestCase {
     /// The statements travel in the client encoding of any database, LATIN1 and SQL_ASCII too:
     /// their text (comments included) must be ASCII.
     func testTheRunsStatementsAreASCII() {
-        for statement in TickShape.allCases.map(Queries.tick) + [Queries.probe, Queries.cancelJobs, Queries.pauseRoute, Queries.resumeRoute,
-                          Queries.routeStates, Queries.topDueUsers, Migration.sql] {
+        for statement in TickShape.allCases.map { Queries.tick($0, .jobQueue) } + [Queries.probe(.jobQueue), Queries.cancelJobs(.jobQueue), Queries.pauseRoute, Queries.resumeRoute,
+                          Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue), Migration.sql] {
             XCTAssertTrue(statement.unicodeScalars.allSatisfy(\.isASCII), String(statement.prefix(80)))
         }
     }
@@ -53,7 +53,7 @@ final class JobStoreTests: XCTestCase {
     /// must type every parameter it is sent), and holds only its parts.
     func testEachTickShapeSendsOnlyItsPartsAndParameters() {
         for shape in TickShape.allCases {
-            let statement = CompactStatement(Queries.tick(shape))
+            let statement = CompactStatement(Queries.tick(shape, .jobQueue))
             XCTAssertEqual(CompactStatement(statement.sql).used, Array(1..<statement.used.count + 1), "\(shape)")
             XCTAssertEqual(statement.sql.contains("recorded AS ("), shape.outcomes, "\(shape)")
             XCTAssertEqual(statement.sql.contains("expired AS"), shape.rescue, "\(shape)")
@@ -65,7 +65,7 @@ final class JobStoreTests: XCTestCase {
             XCTAssertEqual(statement.sql.contains("owned AS"), shape.coordinated, "\(shape)")
         }
         let plain = TickShape(outcomes: true, claim: true)
-        XCTAssertEqual(CompactStatement(Queries.tick(plain)).used, [1, 2, 3, 4, 5, 6, 8, 9, 10, 11],
+        XCTAssertEqual(CompactStatement(Queries.tick(plain, .jobQueue)).used, [1, 2, 3, 4, 5, 6, 8, 9, 10, 11],
                        "outcomes, holder, the claim's limit, types, quotas, lease and the body walk's four")
     }
 

@@ -18,10 +18,10 @@ final class OperatorQueriesTests: XCTestCase {
     }
 
     func testWritesNeverTouchProcessingRows() {
-        XCTAssertTrue(Queries.retryJobs.contains("j.status IN ('failed', 'pending')"))
-        XCTAssertTrue(Queries.retryFailed.contains("WHERE status = 'failed'"))
-        XCTAssertTrue(Queries.pruneChunk.contains("FOR UPDATE SKIP LOCKED"))
-        XCTAssertTrue(Queries.pruneChunk.contains("LIMIT $2"))
-        XCTAssertTrue(Queries.pruneChunk.contains("j.status IN ('completed', 'failed')"), "re-checked on the locked row")
+        XCTAssertTrue(Queries.retryJobs(.jobQueue).contains("j.status IN ('failed', 'pending')"))
+        XCTAssertTrue(Queries.retryFailed(.jobQueue).contains("WHERE status = 'failed'"))
+        XCTAssertTrue(Queries.pruneChunk(.jobQueue).contains("FOR UPDATE SKIP LOCKED"))
+        XCTAssertTrue(Queries.pruneChunk(.jobQueue).contains("LIMIT $2"))
+        XCTAssertTrue(Queries.pruneChunk(.jobQueue).contains("j.status IN ('completed', 'failed')"), "re-checked on the locked row")
     }
 }

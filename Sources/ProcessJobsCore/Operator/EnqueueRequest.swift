@@ -44,6 +44,12 @@ public struct EnqueueRequest: Sendable, Equatable {
         self.maxRetries = maxRetries
     }
 
+    /// The payload object's top-level field names (nil when it is not an object).
+    var payloadFields: [String]? {
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)) else { return nil }
+        return Array(fields.keys)
+    }
+
     /// The payload must be one JSON object that jsonb accepts: the run sends objects only.
     static func checkPayload(_ payload: String) throws(Invalid) {
         let bytes = Array(payload.utf8)

@@ -10,21 +10,24 @@ extension Queries {
     /// forever: Infinity seconds), where timestamp subtraction fails.
     ///
     /// Concurrency: a plain read of one snapshot, no row locks: it never waits for a run nor holds one up.
-    static let queueSummary = """
-        SELECT job_type, status, count(*) AS jobs,
-               count(*) FILTER (WHERE status = 'pending' AND run_at <= now()) AS due,
-               (extract(epoch FROM now()) - extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at <= now())))::float8
-                   AS oldest_due_seconds,
-               extract(epoch FROM min(run_at) FILTER (WHERE status = 'pending' AND run_at > now()))::float8
-                   AS next_retry_at,
-               count(*) FILTER (WHERE status = 'processing' AND (locked_until < now()
-                   OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $1))))
-                   AS expired_leases,
-               extract(epoch FROM now())::float8 AS now
-        FROM job_queue
-        GROUP BY job_type, status
-        ORDER BY job_type, status
-        """
+    static func queueSummary(_ t: TableSQL) -> String {
+        let pending = "\(t.status("")) = \(t.word(.pending))", runAt = t.column("", "run_at")
+        return """
+            SELECT \(t.jobTypeAs("")), \(t.statusAs("")), count(*) AS jobs,
+                   count(*) FILTER (WHERE \(pending) AND \(runAt) <= now()) AS due,
+                   (extract(epoch FROM now()) - extract(epoch FROM min(\(runAt)) FILTER (WHERE \(pending) AND \(runAt) <= now())))::float8
+                       AS oldest_due_seconds,
+                   extract(epoch FROM min(\(runAt)) FILTER (WHERE \(pending) AND \(runAt) > now()))::float8
+                       AS next_retry_at,
+                   count(*) FILTER (WHERE \(t.status("")) = \(t.word(.processing)) AND (\(t.column("", "locked_until")) < now()
+                       OR (\(t.column("", "locked_until")) IS NULL AND coalesce(\(t.claimedAt("")), \(t.createdTime(""))) < now() - make_interval(secs => $1))))
+                       AS expired_leases,
+                   extract(epoch FROM now())::float8 AS now
+            FROM \(t.table)
+            GROUP BY \(t.groupByTypeAndStatus)
+            ORDER BY \(t.groupByTypeAndStatus)
+            """
+    }
 
     /// The database's clock, for a summary of an empty table. Concurrency: reads no table.
     static let databaseNow = "SELECT extract(epoch FROM now())::float8"
@@ -32,34 +35,40 @@ extension Queries {
     /// Processing rows past their lease, longest expired first. $1 lease seconds, $2 at most this many.
     ///
     /// Concurrency: a plain read, no locks; the next run's rescue (FOR UPDATE SKIP LOCKED) acts on them.
-    static let expiredLeases = """
-        SELECT id, job_type, locked_by, coalesce(retry_count, 0) AS retry_count,
-               (extract(epoch FROM now()) - extract(epoch FROM coalesce(locked_until,
-                   coalesce(processed_at, created_at) + make_interval(secs => $1))))::float8 AS expired_seconds
-        FROM job_queue
-        WHERE status = 'processing'
-          AND (locked_until < now()
-               OR (locked_until IS NULL AND coalesce(processed_at, created_at) < now() - make_interval(secs => $1)))
-        ORDER BY expired_seconds DESC, id
-        LIMIT $2
-        """
+    static func expiredLeases(_ t: TableSQL) -> String {
+        let lockedUntil = t.column("", "locked_until"), started = "coalesce(\(t.claimedAt("")), \(t.createdTime("")))"
+        return """
+            SELECT \(t.idAs("")), \(t.jobTypeAs("")), \(t.column("", "locked_by")), coalesce(\(t.column("", "retry_count")), 0) AS retry_count,
+                   (extract(epoch FROM now()) - extract(epoch FROM coalesce(\(lockedUntil),
+                       \(started) + make_interval(secs => $1))))::float8 AS expired_seconds
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.processing))
+              AND (\(lockedUntil) < now()
+                   OR (\(lockedUntil) IS NULL AND \(started) < now() - make_interval(secs => $1)))
+            ORDER BY expired_seconds DESC, id
+            LIMIT $2
+            """
+    }
 
     /// The most frequent error messages of jobs that failed in the last $1 seconds; $2 at most this many.
     /// Legacy failed rows (the Edge Function's mark_job_failed set no completed_at) fall back to
     /// their other times. Messages are cut to 500 characters for display; grouping is on the whole text.
     ///
     /// Concurrency: a plain read, no locks.
-    static let topErrors = """
-        SELECT left(error_message, 500) AS message, count(*) AS jobs,
-               string_agg(DISTINCT job_type, E'\\n') AS types,
-               extract(epoch FROM max(coalesce(completed_at, updated_at, processed_at, created_at)))::float8 AS last_at
-        FROM job_queue
-        WHERE status = 'failed' AND error_message IS NOT NULL
-          AND coalesce(completed_at, updated_at, processed_at, created_at) >= now() - make_interval(secs => $1)
-        GROUP BY error_message
-        ORDER BY jobs DESC, last_at DESC, message
-        LIMIT $2
-        """
+    static func topErrors(_ t: TableSQL) -> String {
+        let error = t.error("") ?? "NULL::text"
+        return """
+            SELECT left(\(error), 500) AS message, count(*) AS jobs,
+                   string_agg(DISTINCT \(t.jobType("")), E'\\n') AS types,
+                   extract(epoch FROM max(\(t.finishedTime)))::float8 AS last_at
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.failed)) AND \(error) IS NOT NULL
+              AND \(t.finishedTime) >= now() - make_interval(secs => $1)
+            GROUP BY \(error)
+            ORDER BY jobs DESC, last_at DESC, message
+            LIMIT $2
+            """
+    }
 
     /// The last $2 jobs that failed in the last $1 seconds, newest first, each with the failure job
     /// a run with --on-failure queued for it (the newest, when `retry` let it fail again), found by
@@ -68,13 +77,14 @@ extension Queries {
     /// the table, like the summary; only the payloads of rows that recent are looked into.
     ///
     /// Concurrency: a plain read, no locks.
-    static let recentFailures = """
+    static func recentFailures(_ t: TableSQL) -> String {
+        """
         WITH failed AS MATERIALIZED (
-            SELECT id, job_type, left(error_message, 500) AS message,
-                   coalesce(completed_at, updated_at, processed_at, created_at) AS failed_at
-            FROM job_queue
-            WHERE status = 'failed'
-              AND coalesce(completed_at, updated_at, processed_at, created_at) >= now() - make_interval(secs => $1)
+            SELECT \(t.idAs("")), \(t.jobTypeAs("")), left(\(t.error("") ?? "NULL::text"), 500) AS message,
+                   \(t.finishedTime) AS failed_at
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.failed))
+              AND \(t.finishedTime) >= now() - make_interval(secs => $1)
             ORDER BY failed_at DESC, id
             LIMIT $2
         ),
@@ -92,6 +102,7 @@ extension Queries {
         FROM failed f LEFT JOIN notice n ON n.failed_job_id = f.id::text
         ORDER BY f.failed_at DESC, f.id
         """
+    }
 
     /// Named jobs back to pending. $1 ids (uuid[]). Returns one row per id: its status before, and
     /// whether it moved.
@@ -99,39 +110,48 @@ extension Queries {
     /// Concurrency: only failed or pending rows change, never processing (a run holds those under a
     /// lease) nor completed; the UPDATE locks each row and re-checks its status at that moment, so
     /// a claim that got there first wins and the row is reported as not moved.
-    static let retryJobs = """
+    static func retryJobs(_ t: TableSQL) -> String {
+        """
         WITH target AS (
-            SELECT DISTINCT unnest($1::uuid[]) AS id
+            SELECT DISTINCT unnest($1::\(t.idType)[]) AS id
         ),
         moved AS (
-            UPDATE job_queue j SET
-                status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
-                locked_until = NULL, locked_by = NULL, cancelled_at = NULL, updated_at = now()
+            UPDATE \(t.table) j SET
+                \(retrySets(t))
             FROM target t
-            WHERE j.id = t.id AND j.status IN ('failed', 'pending')
-            RETURNING j.id, j.job_type
+            WHERE \(t.id("j")) = t.id AND \(t.status("j")) IN (\(t.word(.failed)), \(t.word(.pending)))
+            RETURNING \(t.idAs("j")), \(t.jobTypeAs("j"))
         )
-        SELECT t.id::text AS id, q.status AS status_before, q.job_type, m.id IS NOT NULL AS moved
+        SELECT t.id::text AS id, \(t.statusText("q")) AS status_before, \(t.jobType("q")), m.id IS NOT NULL AS moved
         FROM target t
-        LEFT JOIN job_queue q ON q.id = t.id
+        LEFT JOIN \(t.table) q ON \(t.id("q")) = t.id
         LEFT JOIN moved m ON m.id = t.id
         ORDER BY t.id
         """
+    }
+
+    /// What a retry writes: pending, no retries spent, due now, no lease nor cancel.
+    private static func retrySets(_ t: TableSQL) -> String {
+        let completed = t.profile.completedAt.map { ", \(t.column("", $0.column)) = NULL" } ?? ""
+        return "\(t.status("")) = \(t.word(.pending)), \(t.column("", "retry_count")) = 0, \(t.column("", "run_at")) = now()\(completed),\n"
+            + "        \(t.column("", "locked_until")) = NULL, \(t.column("", "locked_by")) = NULL, \(t.column("", "cancelled_at")) = NULL\(t.touch)"
+    }
 
     /// Every failed job (of type $1 when not null) back to pending. Returns counts by type.
     ///
     /// Concurrency: only rows whose status is failed when the UPDATE locks them; no run writes a
     /// failed row, and a prune that locked one first (SKIP LOCKED on its side) deletes it instead.
-    static let retryFailed = """
+    static func retryFailed(_ t: TableSQL) -> String {
+        """
         WITH moved AS (
-            UPDATE job_queue SET
-                status = 'pending', retry_count = 0, run_at = now(), completed_at = NULL,
-                locked_until = NULL, locked_by = NULL, cancelled_at = NULL, updated_at = now()
-            WHERE status = 'failed' AND ($1::text IS NULL OR job_type = $1::text)
-            RETURNING job_type
+            UPDATE \(t.table) SET
+                \(retrySets(t))
+            WHERE \(t.status("")) = \(t.word(.failed)) AND ($1::text IS NULL OR \(t.jobType("")) = $1::text)
+            RETURNING \(t.jobTypeAs(""))
         )
         SELECT job_type, count(*) AS jobs FROM moved GROUP BY job_type ORDER BY job_type
         """
+    }
 
     /// Deletes at most $2 completed or failed jobs that finished more than $1 seconds ago; returns
     /// counts by status. Called in a loop until a chunk comes back short.
@@ -139,21 +159,24 @@ extension Queries {
     /// Concurrency: one bounded chunk per statement, so locks are held briefly; rows are locked
     /// FOR UPDATE SKIP LOCKED (a row a retry is moving is left for next time) and the status is
     /// re-checked on the locked row, so pending and processing rows are never deleted.
-    static let pruneChunk = """
-        WITH doomed AS (
-            SELECT id FROM job_queue
-            WHERE status IN ('completed', 'failed')
-              AND coalesce(completed_at, updated_at, processed_at, created_at) < now() - make_interval(secs => $1)
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED
-        ),
-        deleted AS (
-            DELETE FROM job_queue j USING doomed d
-            WHERE j.id = d.id AND j.status IN ('completed', 'failed')
-            RETURNING j.status
-        )
-        SELECT status, count(*) AS jobs FROM deleted GROUP BY status ORDER BY status
-        """
+    static func pruneChunk(_ t: TableSQL) -> String {
+        let finished = "\(t.status("")) IN (\(t.word(.completed)), \(t.word(.failed)))"
+        return """
+            WITH doomed AS (
+                SELECT \(t.idAs("")) FROM \(t.table)
+                WHERE \(finished)
+                  AND \(t.finishedTime) < now() - make_interval(secs => $1)
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ),
+            deleted AS (
+                DELETE FROM \(t.table) j USING doomed d
+                WHERE \(t.id("j")) = d.id AND \(t.status("j")) IN (\(t.word(.completed)), \(t.word(.failed)))
+                RETURNING \(t.statusAs("j"))
+            )
+            SELECT status, count(*) AS jobs FROM deleted GROUP BY status ORDER BY status
+            """
+    }
 
     /// A new job, inserted as the app inserts it: job_type, payload, user_id ($1-$3), plus
     /// max_retries and run_at only when given (as $4, $5 in that order), so the table's own
@@ -183,27 +206,83 @@ extension Queries {
         return "INSERT INTO job_queue (\(columns)) VALUES (\(values)) RETURNING id::text"
     }
 
+    /// A new job in a profile's table: the type (when it is a column), the payload (its column,
+    /// or each listed column from the object's field of that name, converted by
+    /// jsonb_populate_record to the column's type), the user, the pending word, and created and
+    /// updated times (epoch milliseconds too), then max_retries and run_at when given, numbered
+    /// as `enqueue(maxRetries:runAt:)` numbers them ($1 type, $2 payload, $3 user); parameters a
+    /// table does not use are left out by CompactStatement.
+    ///
+    /// Concurrency: a plain INSERT, as job_queue's.
+    static func enqueue(_ t: TableSQL, maxRetries: Bool, runAt: RunAt.Kind?) -> String {
+        guard t != .jobQueue else { return enqueue(maxRetries: maxRetries, runAt: runAt) }
+        var columns: [String] = [], values: [String] = []
+        if case .column(let name) = t.profile.jobType {
+            columns.append(t.column("", name))
+            values.append("$1")
+        }
+        switch t.profile.payload {
+        case .column(let name):
+            columns.append(t.column("", name))
+            values.append("$2::jsonb")
+        case .columns(let names):
+            for name in names {
+                columns.append(t.column("", name))
+                values.append("(SELECT r.\(TableSQL.quoted(name)) FROM jsonb_populate_record(NULL::\(t.table), $2::jsonb) r)")
+            }
+        }
+        if let user = t.profile.user {
+            columns.append(t.column("", user))
+            values.append("$3")
+        }
+        columns.append(t.status(""))
+        values.append(t.word(.pending))
+        for stamp in [t.profile.createdAt, t.profile.updatedAt].compactMap({ $0 }) {
+            columns.append(t.column("", stamp.column))
+            values.append(t.now(stamp))
+        }
+        var next = 4
+        if maxRetries {
+            columns.append(t.column("", "max_retries"))
+            values.append("$\(next)::integer")
+            next += 1
+        }
+        switch runAt {
+        case .absolute?:
+            columns.append(t.column("", "run_at"))
+            values.append("to_timestamp($\(next)::float8)")
+        case .relative?:
+            columns.append(t.column("", "run_at"))
+            values.append("now() + make_interval(secs => $\(next)::float8)")
+        case nil:
+            break
+        }
+        return "INSERT INTO \(t.table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(t.id(""))::text"
+    }
+
     /// What a run would claim now: due pending jobs of the given types ($1, each at most $2 of
     /// them), oldest first, at most $3 in all — the claim's own order, without its locks.
     ///
     /// Concurrency: a plain read, no locks; a dry run never holds back a real run (and so cannot
     /// see which of these a run on another host is claiming at this moment).
-    static let dueJobs = """
+    static func dueJobs(_ t: TableSQL) -> String {
+        """
         SELECT c.id::text AS id, c.job_type, coalesce(c.retry_count, 0) AS retry_count,
                coalesce(c.max_retries, 3) AS max_retries,
                (extract(epoch FROM now()) - extract(epoch FROM c.run_at))::float8 AS due_seconds, jsonb_typeof(c.payload) AS payload_type
         FROM unnest($1::text[], $2::int[]) AS t(job_type, quota)
         CROSS JOIN LATERAL (
-            SELECT q.id, q.job_type, q.retry_count, q.max_retries, q.run_at, q.payload, q.created_at
-            FROM job_queue q
+            SELECT \(t.idAs("q")), \(t.jobTypeAs("q")), \(t.column("q", "retry_count")), \(t.column("q", "max_retries")), \(t.column("q", "run_at")), \(t.payloadAs("q")), \(t.createdOrderAs("q"))
+            FROM \(t.table) q
             -- As the claim: a range of one type and its order, so only job_queue_claim_idx serves it.
-            WHERE q.status = 'pending' AND q.job_type >= t.job_type AND q.job_type <= t.job_type AND q.run_at <= now()
-            ORDER BY q.job_type, q.created_at
+            WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) >= t.job_type AND \(t.jobType("q")) <= t.job_type AND \(t.column("q", "run_at")) <= now()
+            ORDER BY \(t.jobType("q")), \(t.createdOrder("q"))
             LIMIT t.quota
         ) c
         ORDER BY c.created_at, c.id
         LIMIT $3
         """
+    }
 
     /// The server's version string, e.g. "16.4 (Debian 16.4-1.pgdg120+2)". Concurrency: reads no table.
     static let serverVersion = "SELECT current_setting('server_version')"
@@ -270,26 +349,31 @@ extension Queries {
     /// Concurrency: the UPDATE locks each row and, under READ COMMITTED, re-reads a row a claim
     /// changed meanwhile and decides on that version: a job claimed at that moment is marked
     /// rather than failed, and a tick recording its outcome waits for this lock and then sees the mark.
-    static let cancelJobs = """
-        WITH target AS (
-            SELECT DISTINCT unnest($1::uuid[]) AS id
-        ),
-        cancelled AS (
-            UPDATE job_queue j SET
-                status = CASE WHEN j.status = 'pending' THEN 'failed' ELSE j.status END,
-                error_message = CASE WHEN j.status = 'pending' THEN 'cancelled by operator' ELSE j.error_message END,
-                completed_at = CASE WHEN j.status = 'pending' THEN now() ELSE j.completed_at END,
-                cancelled_at = coalesce(j.cancelled_at, now()), updated_at = now()
+    static func cancelJobs(_ t: TableSQL) -> String {
+        let wasPending = "\(t.status("j")) = \(t.word(.pending))", next = ",\n        "
+        let error = t.error("").map { "\($0) = CASE WHEN \(wasPending) THEN 'cancelled by operator' ELSE \(t.error("j") ?? "NULL") END" + next } ?? ""
+        let completed = t.profile.completedAt.map {
+            "\(t.column("", $0.column)) = CASE WHEN \(wasPending) THEN \(t.now($0)) ELSE \(t.column("j", $0.column)) END" + next
+        } ?? ""
+        return """
+            WITH target AS (
+                SELECT DISTINCT unnest($1::\(t.idType)[]) AS id
+            ),
+            cancelled AS (
+                UPDATE \(t.table) j SET
+                    \(t.status("")) = CASE WHEN \(wasPending) THEN \(t.word(.failed)) ELSE \(t.status("j")) END,
+                    \(error)\(completed)\(t.column("", "cancelled_at")) = coalesce(\(t.column("j", "cancelled_at")), now())\(t.touch)
+                FROM target t
+                WHERE \(t.id("j")) = t.id AND \(t.status("j")) IN (\(t.word(.pending)), \(t.word(.processing)))
+                RETURNING \(t.idAs("j")), \(t.statusAs("j"))
+            )
+            SELECT t.id::text AS id, \(t.statusText("q")) AS status_before, \(t.jobType("q")), c.id IS NOT NULL AS changed, c.status AS status_after
             FROM target t
-            WHERE j.id = t.id AND j.status IN ('pending', 'processing')
-            RETURNING j.id, j.status
-        )
-        SELECT t.id::text AS id, q.status AS status_before, q.job_type, c.id IS NOT NULL AS changed, c.status AS status_after
-        FROM target t
-        LEFT JOIN job_queue q ON q.id = t.id
-        LEFT JOIN cancelled c ON c.id = t.id
-        ORDER BY t.id
-        """
+            LEFT JOIN \(t.table) q ON \(t.id("q")) = t.id
+            LEFT JOIN cancelled c ON c.id = t.id
+            ORDER BY t.id
+            """
+    }
 
     /// Pauses route $1 for $2 seconds (NULL: until resumed), reason $3, unless a longer pause
     /// is in force. Returns the pause in force afterwards: until (Unix seconds; Infinity: until
@@ -336,11 +420,12 @@ extension Queries {
     /// (until, reason).
     ///
     /// Concurrency: plain reads, no locks: never waits for a claim holding a route row.
-    static let routeStates = """
+    static func routeStates(_ t: TableSQL) -> String {
+        """
         SELECT t.job_type,
                extract(epoch FROM s.tat)::float8 AS tat,
-               (SELECT count(*) FROM job_queue q
-                WHERE q.status = 'processing' AND q.locked_until > now() AND q.job_type = t.job_type) AS live,
+               (SELECT count(*) FROM \(t.table) q
+                WHERE \(t.status("q")) = \(t.word(.processing)) AND \(t.column("q", "locked_until")) > now() AND \(t.jobType("q")) = t.job_type) AS live,
                extract(epoch FROM p.paused_until)::float8 AS paused_until,
                p.reason
         FROM (SELECT unnest($1::text[]) AS job_type
@@ -350,19 +435,22 @@ extension Queries {
         LEFT JOIN process_jobs.route_pause p ON p.job_type = t.job_type AND p.paused_until > now()
         ORDER BY t.job_type
         """
+    }
 
     /// Per type, the $1 users with the most due jobs (NULL user_id as one group), most first.
     ///
     /// Concurrency: a plain read, no locks.
-    static let topDueUsers = """
+    static func topDueUsers(_ t: TableSQL) -> String {
+        """
         SELECT job_type, user_id, jobs FROM (
-            SELECT job_type, user_id, count(*) AS jobs,
-                   row_number() OVER (PARTITION BY job_type ORDER BY count(*) DESC, user_id) AS rank
-            FROM job_queue
-            WHERE status = 'pending' AND run_at <= now()
-            GROUP BY job_type, user_id
+            SELECT \(t.jobTypeAs("")), \(t.userAs("")), count(*) AS jobs,
+                   row_number() OVER (PARTITION BY \(t.jobType("")) ORDER BY count(*) DESC, \(t.user(""))) AS rank
+            FROM \(t.table)
+            WHERE \(t.status("")) = \(t.word(.pending)) AND \(t.column("", "run_at")) <= now()
+            GROUP BY \(t.jobType("")), \(t.user(""))
         ) ranked
         WHERE rank <= $1
         ORDER BY job_type, rank
         """
+    }
 }

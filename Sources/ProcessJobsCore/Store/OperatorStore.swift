@@ -4,9 +4,12 @@ import PostgresClient
 /// the few writes an operator makes by hand (retry, prune, enqueue). Statements: OperatorQueries.
 public final class OperatorStore {
     public let connection: Connection
+    /// The job table the reads look at (job_queue unless a profile says otherwise).
+    let table: TableSQL
 
-    public init(connection: Connection) {
+    public init(connection: Connection, table: JobTable = .jobQueue) {
         self.connection = connection
+        self.table = table.sql
     }
 
     // MARK: Reads
@@ -40,7 +43,7 @@ public final class OperatorStore {
 
     /// The queue by type and status, and the database's clock (Unix seconds) when it was read.
     public func queueSummary(lease: Double) throws(PostgresError) -> (rows: [QueueRow], now: Double) {
-        let rows = try connection.query(Queries.queueSummary, [String(lease)])
+        let rows = try connection.query(Queries.queueSummary(table), [String(lease)])
         var now = 0.0
         let summary = rows.values.map { row -> QueueRow in
             now = Double(row[7] ?? "") ?? now
@@ -63,7 +66,7 @@ public final class OperatorStore {
     }
 
     public func expiredLeases(lease: Double, limit: Int) throws(PostgresError) -> [ExpiredLease] {
-        try connection.query(Queries.expiredLeases, [String(lease), String(limit)]).values.map {
+        try connection.query(Queries.expiredLeases(table), [String(lease), String(limit)]).values.map {
             ExpiredLease(id: $0[0] ?? "", type: $0[1] ?? "", lockedBy: $0[2], retryCount: Int($0[3] ?? "") ?? 0,
                          expiredSeconds: Double($0[4] ?? "") ?? 0)
         }
@@ -78,7 +81,7 @@ public final class OperatorStore {
     }
 
     public func topErrors(within seconds: Double, limit: Int) throws(PostgresError) -> [ErrorCount] {
-        try connection.query(Queries.topErrors, [String(seconds), String(limit)]).values.map {
+        try connection.query(Queries.topErrors(table), [String(seconds), String(limit)]).values.map {
             ErrorCount(message: $0[0] ?? "", jobs: Int($0[1] ?? "") ?? 0,
                        types: ($0[2] ?? "").split(separator: "\n").map(String.init),
                        lastAt: Double($0[3] ?? "") ?? 0)
@@ -112,7 +115,7 @@ public final class OperatorStore {
 
     /// The last `limit` jobs failed within `seconds`, newest first, with their failure jobs.
     public func recentFailures(within seconds: Double, limit: Int) throws(PostgresError) -> [RecentFailure] {
-        try connection.query(Queries.recentFailures, [String(seconds), String(limit)]).values.map { row in
+        try connection.query(Queries.recentFailures(table), [String(seconds), String(limit)]).values.map { row in
             RecentFailure(id: row[0] ?? "", type: row[1] ?? "", error: row[2], failedAt: Double(row[3] ?? "") ?? 0,
                           failureJob: row[4].map { ($0, row[5] ?? "", row[6] ?? "null") })
         }
@@ -131,7 +134,7 @@ public final class OperatorStore {
 
     /// What a claim would take now, in its order, without taking it.
     public func dueJobs(quotas: [(type: String, quota: Int)], limit: Int) throws(PostgresError) -> [DueJob] {
-        try connection.query(Queries.dueJobs, [
+        try connection.query(Queries.dueJobs(table), [
             PostgresArray.literal(quotas.map(\.type)), PostgresArray.literal(quotas.map { String($0.quota) }), String(limit),
         ]).values.map {
             DueJob(id: $0[0] ?? "", type: $0[1] ?? "", retryCount: Int($0[2] ?? "") ?? 0, maxRetries: Int($0[3] ?? "") ?? 3,
@@ -205,14 +208,14 @@ public final class OperatorStore {
 
     /// `ids` must be valid UUIDs (see JobID).
     public func retry(ids: [String]) throws(PostgresError) -> [RetryResult] {
-        try connection.query(Queries.retryJobs, [PostgresArray.literal(ids)]).values.map {
+        try connection.query(Queries.retryJobs(table), [PostgresArray.literal(ids)]).values.map {
             RetryResult(id: $0[0] ?? "", statusBefore: $0[1], type: $0[2], moved: $0[3] == "t")
         }
     }
 
     /// Every failed job (of `type` when given) back to pending; counts by type.
     public func retryFailed(type: String?) throws(PostgresError) -> [(type: String, jobs: Int)] {
-        try connection.query(Queries.retryFailed, [type]).values.map { (type: $0[0] ?? "", jobs: Int($0[1] ?? "") ?? 0) }
+        try connection.query(Queries.retryFailed(table), [type]).values.map { (type: $0[0] ?? "", jobs: Int($0[1] ?? "") ?? 0) }
     }
 
     /// Deletes completed and failed jobs finished more than `olderThan` seconds ago, `chunk` rows
@@ -221,7 +224,7 @@ public final class OperatorStore {
                       progress: ([String: Int]) -> Void = { _ in }) throws(PostgresError) -> [String: Int] {
         var total: [String: Int] = [:]
         while true {
-            let rows = try connection.query(Queries.pruneChunk, [String(olderThan), String(chunk)])
+            let rows = try connection.query(Queries.pruneChunk(table), [String(olderThan), String(chunk)])
             var deleted = 0
             for row in rows.values {
                 let jobs = Int(row[1] ?? "") ?? 0
@@ -246,7 +249,7 @@ public final class OperatorStore {
 
     /// `ids` must be valid UUIDs (see JobID).
     public func cancel(ids: [String]) throws(PostgresError) -> [CancelResult] {
-        try connection.query(Queries.cancelJobs, [PostgresArray.literal(ids)]).values.map {
+        try connection.query(Queries.cancelJobs(table), [PostgresArray.literal(ids)]).values.map {
             CancelResult(id: $0[0] ?? "", statusBefore: $0[1], type: $0[2], cancelled: $0[3] == "t", statusAfter: $0[4])
         }
     }
@@ -307,10 +310,10 @@ public final class OperatorStore {
     /// with the most due jobs.
     public func routeStates(types: [String], topUsers: Int) throws(PostgresError) -> [RouteState] {
         var users: [String: [(user: String?, jobs: Int)]] = [:]
-        for row in try connection.query(Queries.topDueUsers, [String(topUsers)]).values {
+        for row in try connection.query(Queries.topDueUsers(table), [String(topUsers)]).values {
             users[row[0] ?? "", default: []].append((row[1], Int(row[2] ?? "") ?? 0))
         }
-        return try connection.query(Queries.routeStates, [PostgresArray.literal(types)]).values.map { row in
+        return try connection.query(Queries.routeStates(table), [PostgresArray.literal(types)]).values.map { row in
             RouteState(type: row[0] ?? "", rateBookedUntil: row[1].flatMap { Double($0) }, inFlight: Int(row[2] ?? "") ?? 0,
                        pause: row[3].flatMap { Double($0) }.map { Pause(until: $0, reason: row[4] ?? "") },
                        topUsers: users[row[0] ?? ""] ?? [])
@@ -319,10 +322,10 @@ public final class OperatorStore {
 
     /// Inserts the job and returns its id.
     public func enqueue(_ request: EnqueueRequest) throws(PostgresError) -> String {
-        let sql = Queries.enqueue(maxRetries: request.maxRetries != nil, runAt: request.runAt?.kind)
+        let statement = CompactStatement(Queries.enqueue(table, maxRetries: request.maxRetries != nil, runAt: request.runAt?.kind))
         var parameters: [String?] = [request.type, request.payload, request.userId]
         if let maxRetries = request.maxRetries { parameters.append(String(maxRetries)) }
         if let runAt = request.runAt { parameters.append(runAt.parameter) }
-        return try connection.query(sql, parameters).values[0][0] ?? ""
+        return try connection.query(statement.sql, statement.parameters(parameters)).values[0][0] ?? ""
     }
 }

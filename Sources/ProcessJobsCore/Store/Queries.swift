@@ -10,23 +10,25 @@ enum Queries {
     /// listener sleeps until then without a round trip of its own; both minima read only the
     /// unfinished rows (the partial claim and lease indexes), not the whole table.
     /// Read-only: safe at any time; a job that becomes due just after is the next run's.
-    static let probe = """
+    static func probe(_ t: TableSQL) -> String {
+        """
         SELECT EXISTS (
-                   SELECT 1 FROM job_queue
-                   WHERE status = 'pending' AND job_type = ANY($1::text[]) AND run_at <= now())
+                   SELECT 1 FROM \(t.table)
+                   WHERE \(t.status("")) = \(t.word(.pending)) AND \(t.jobType("")) = ANY($1::text[]) AND \(t.column("", "run_at")) <= now())
             OR EXISTS (
-                   SELECT 1 FROM job_queue
-                   WHERE status = 'processing'
-                     AND (locked_until < now()
-                          OR (locked_until IS NULL
-                              AND coalesce(processed_at, created_at, '-infinity') < now() - make_interval(secs => $2)))),
+                   SELECT 1 FROM \(t.table)
+                   WHERE \(t.status("")) = \(t.word(.processing))
+                     AND (\(t.column("", "locked_until")) < now()
+                          OR (\(t.column("", "locked_until")) IS NULL
+                              AND coalesce(\(t.claimedAt("")), \(t.createdTime("")), '-infinity') < now() - make_interval(secs => $2)))),
                (SELECT coalesce(max(version), 0) FROM process_jobs.schema_version),
                extract(epoch FROM least(
-                   (SELECT min(run_at) FROM job_queue
-                    WHERE status = 'pending' AND job_type = ANY($1::text[]) AND run_at > now()),
-                   (SELECT min(locked_until) FROM job_queue
-                    WHERE status = 'processing' AND locked_until >= now())) - now())
+                   (SELECT min(\(t.column("", "run_at"))) FROM \(t.table)
+                    WHERE \(t.status("")) = \(t.word(.pending)) AND \(t.jobType("")) = ANY($1::text[]) AND \(t.column("", "run_at")) > now()),
+                   (SELECT min(\(t.column("", "locked_until"))) FROM \(t.table)
+                    WHERE \(t.status("")) = \(t.word(.processing)) AND \(t.column("", "locked_until")) >= now())) - now())
         """
+    }
 
     /// One round trip per tick: record finished attempts, rescue expired leases, claim due jobs,
     /// made of only the parts `shape` needs (TickShape says why). Parameters, numbered as here
@@ -62,102 +64,119 @@ enum Queries {
     /// itself happen once, so there is exactly one failure job per failure. A job of the
     /// --on-failure type gets none (no chains). `attempts` counts requests sent: retries granted
     /// + 1, less the last one when it was never sent ("sent": false); an expired lease counts as sent.
-    static func tick(_ shape: TickShape) -> String {
+    static func tick(_ shape: TickShape, _ t: TableSQL) -> String {
         var parts: [String] = []
-        if shape.outcomes { parts += [outcomeCTE, recordedCTE] }
-        if shape.rescue { parts += [expiredCTE(shape), rescuedCTE] }
-        if shape.failureJobs { parts += [failureCTE(shape), notifiedCTE] }
+        if shape.outcomes { parts += [outcomeCTE(t), recordedCTE(t)] }
+        if shape.rescue { parts += [expiredCTE(shape, t), rescuedCTE(t)] }
+        if shape.failureJobs { parts += [failureCTE(shape, t), notifiedCTE] }
         if shape.pauses { parts.append(pauseWrittenCTE) }
-        if shape.claim { parts += claimCTEs(shape) }
-        return (parts.isEmpty ? "" : "WITH RECURSIVE " + parts.joined(separator: ",\n") + "\n") + tickRows(shape)
+        if shape.claim { parts += claimCTEs(shape, t) }
+        return (parts.isEmpty ? "" : "WITH RECURSIVE " + parts.joined(separator: ",\n") + "\n") + tickRows(shape, t)
     }
 
-    private static let outcomeCTE = """
+    private static func outcomeCTE(_ t: TableSQL) -> String {
+        """
         outcome AS (
             SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(
-                id uuid, claimed_at timestamptz, action text, error text, result jsonb,
+                id \(t.idType), claimed_at timestamptz, action text, error text, result jsonb,
                 delay double precision, previous_processed_at timestamptz, sent boolean)
         )
         """
+    }
 
-    private static let recordedCTE = """
-        recorded AS (
-            UPDATE job_queue j SET
-                -- A job cancelled while it ran (`cancel` set cancelled_at) gets no retry: a retry
-                -- or release ends it failed, "cancelled by operator".
-                status = CASE WHEN o.action = 'complete' THEN 'completed'
-                              WHEN o.action = 'fail' OR j.cancelled_at IS NOT NULL THEN 'failed'
-                              ELSE 'pending' END,
-                retry_count = CASE WHEN o.action = 'retry' AND j.cancelled_at IS NULL
-                    THEN least(greatest(coalesce(j.retry_count, 0), 0)::bigint + 1, 2147483647)::integer
-                    ELSE j.retry_count END,
-                error_message = CASE WHEN o.action = 'complete' THEN NULL
-                                     WHEN o.action <> 'fail' AND j.cancelled_at IS NOT NULL THEN 'cancelled by operator'
-                                     ELSE coalesce(o.error, j.error_message) END,
-                result = CASE WHEN o.action = 'complete' THEN o.result ELSE j.result END,
-                run_at = CASE WHEN o.delay IS NULL OR j.cancelled_at IS NOT NULL THEN j.run_at
-                              ELSE now() + make_interval(secs => o.delay) END,
-                completed_at = CASE WHEN o.action IN ('complete', 'fail') OR j.cancelled_at IS NOT NULL THEN now()
-                                    ELSE j.completed_at END,
-                processed_at = CASE WHEN o.action = 'release' AND j.cancelled_at IS NULL THEN o.previous_processed_at
-                                    ELSE j.processed_at END,
-                locked_until = NULL, locked_by = NULL, updated_at = now()
-            FROM outcome o
-            WHERE j.id = o.id AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = o.claimed_at
-            RETURNING j.id, j.job_type, j.status, j.retry_count, j.user_id, j.cancelled_at IS NOT NULL AS cancelled,
-                -- Only a failure needs these (payloads may be big).
-                CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
-                CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
-                greatest(coalesce(j.retry_count, 0), 0)::bigint + CASE WHEN o.sent IS FALSE THEN 0 ELSE 1 END AS attempts
-        )
-        """
+    private static func recordedCTE(_ t: TableSQL) -> String {
+        let cancelled = t.column("j", "cancelled_at"), retries = t.column("j", "retry_count")
+        // Optional columns: each SET line ends with the next line's indentation.
+        let next = "\n        "
+        let error = t.error("").map { name in """
+            \(name) = CASE WHEN o.action = 'complete' THEN NULL
+                                         WHEN o.action <> 'fail' AND \(cancelled) IS NOT NULL THEN 'cancelled by operator'
+                                         ELSE coalesce(o.error, \(t.error("j") ?? "NULL")) END,
+            """ + next } ?? ""
+        let result = t.result("").map { "\($0) = CASE WHEN o.action = 'complete' THEN o.result ELSE \(t.result("j") ?? "NULL") END," + next } ?? ""
+        let completed = t.completedSet("j", when: "o.action IN ('complete', 'fail') OR \(cancelled) IS NOT NULL",
+                                       indent: "                            ") + (t.profile.completedAt == nil ? "" : "        ")
+        return """
+            recorded AS (
+                UPDATE \(t.table) j SET
+                    -- A job cancelled while it ran (`cancel` set cancelled_at) gets no retry: a retry
+                    -- or release ends it failed, "cancelled by operator".
+                    \(t.status("")) = CASE WHEN o.action = 'complete' THEN \(t.word(.completed))
+                                  WHEN o.action = 'fail' OR \(cancelled) IS NOT NULL THEN \(t.word(.failed))
+                                  ELSE \(t.word(.pending)) END,
+                    \(t.column("", "retry_count")) = CASE WHEN o.action = 'retry' AND \(cancelled) IS NULL
+                        THEN least(greatest(coalesce(\(retries), 0), 0)::bigint + 1, 2147483647)::integer
+                        ELSE \(retries) END,
+                    \(error)\(result)\(t.resultColumnSets("j", action: "o.action", result: "o.result", indent: "        "))\(t.column("", "run_at")) = CASE WHEN o.delay IS NULL OR \(cancelled) IS NOT NULL THEN \(t.column("j", "run_at"))
+                                  ELSE now() + make_interval(secs => o.delay) END,
+                    \(completed)\(t.claimedAt("")) = CASE WHEN o.action = 'release' AND \(cancelled) IS NULL THEN o.previous_processed_at
+                                        ELSE \(t.claimedAt("j")) END,
+                    \(t.column("", "locked_until")) = NULL, \(t.column("", "locked_by")) = NULL\(t.touch)
+                FROM outcome o
+                WHERE \(t.id("j")) = o.id AND \(t.status("j")) = \(t.word(.processing)) AND \(t.column("j", "locked_by")) = $2 AND \(t.claimedAt("j")) = o.claimed_at
+                RETURNING \(t.idAs("j")), \(t.jobTypeAs("j")), \(t.statusAs("j")), \(retries), \(t.userAs("j")), \(cancelled) IS NOT NULL AS cancelled,
+                    -- Only a failure needs these (payloads may be big).
+                    CASE WHEN \(t.status("j")) = \(t.word(.failed)) THEN \(t.payload("j")) END AS payload,
+                    CASE WHEN \(t.status("j")) = \(t.word(.failed)) THEN \(t.error("j") ?? "NULL::text") END AS error_message,
+                    greatest(coalesce(\(retries), 0), 0)::bigint + CASE WHEN o.sent IS FALSE THEN 0 ELSE 1 END AS attempts
+            )
+            """
+    }
 
-    private static func expiredCTE(_ shape: TickShape) -> String {
+    private static func expiredCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         expired AS MATERIALIZED (
-            SELECT q.id, q.locked_by, greatest(coalesce(q.retry_count, 0), 0) AS retries,
-                   q.cancelled_at IS NOT NULL AS cancelled,
-                   greatest(coalesce(q.retry_count, 0), 0) < coalesce(q.max_retries, 3) AND q.cancelled_at IS NULL AS retry
-            FROM job_queue q
-            WHERE q.status = 'processing'
-              AND (q.locked_until < now()
-                   OR (q.locked_until IS NULL
-                       AND coalesce(q.processed_at, q.created_at, '-infinity') < now() - make_interval(secs => $6)))
-              \(shape.outcomes ? "AND NOT EXISTS (SELECT 1 FROM outcome o WHERE o.id = q.id)" : "")
+            SELECT \(t.idAs("q")), \(t.column("q", "locked_by")), greatest(coalesce(\(t.column("q", "retry_count")), 0), 0) AS retries,
+                   \(t.column("q", "cancelled_at")) IS NOT NULL AS cancelled,
+                   greatest(coalesce(\(t.column("q", "retry_count")), 0), 0) < coalesce(\(t.column("q", "max_retries")), 3) AND \(t.column("q", "cancelled_at")) IS NULL AS retry
+            FROM \(t.table) q
+            WHERE \(t.status("q")) = \(t.word(.processing))
+              AND (\(t.column("q", "locked_until")) < now()
+                   OR (\(t.column("q", "locked_until")) IS NULL
+                       AND coalesce(\(t.claimedAt("q")), \(t.createdTime("q")), '-infinity') < now() - make_interval(secs => $6)))
+              \(shape.outcomes ? "AND NOT EXISTS (SELECT 1 FROM outcome o WHERE o.id = \(t.id("q")))" : "")
             FOR UPDATE SKIP LOCKED
         )
         """
     }
 
-    private static let rescuedCTE = """
-        rescued AS (
-            UPDATE job_queue j SET
-                status = CASE WHEN e.retry THEN 'pending' ELSE 'failed' END,
-                retry_count = CASE WHEN e.retry THEN e.retries + 1 ELSE j.retry_count END,
-                error_message = CASE WHEN e.cancelled THEN 'cancelled by operator' ELSE
-                    'lease expired: ' || coalesce(e.locked_by, 'a worker') || ' did not report an outcome within the lease'
-                    || CASE WHEN e.retry THEN '' ELSE format('; no retries left (retry_count %s, max_retries %s)',
-                                                             coalesce(j.retry_count, 0), coalesce(j.max_retries, 3)) END END,
-                completed_at = CASE WHEN e.retry THEN j.completed_at ELSE now() END,
-                -- A retry waits its backoff, as after any failed attempt (a request that crashed
-                -- its runner is not sent again back to back).
-                run_at = CASE WHEN e.retry
-                    THEN now() + make_interval(secs => least($14::float8,
-                             least($14::float8, $13::float8 * power(2::float8, least(e.retries, 60)))
-                             * (1 - $15::float8 + 2 * $15::float8 * random())))
-                    ELSE now() END,
-                locked_until = NULL, locked_by = NULL, updated_at = now()
-            FROM expired e
-            WHERE j.id = e.id
-            RETURNING j.id, j.job_type, j.status, j.retry_count, e.locked_by, j.user_id, e.cancelled,
-                CASE WHEN j.status = 'failed' THEN j.payload END AS payload,
-                CASE WHEN j.status = 'failed' THEN j.error_message END AS error_message,
-                e.retries::bigint + 1 AS attempts
-        )
-        """
+    private static func rescuedCTE(_ t: TableSQL) -> String {
+        let retries = t.column("j", "retry_count"), maxRetries = t.column("j", "max_retries")
+        let error = t.error("").map { name in """
+            \(name) = CASE WHEN e.cancelled THEN 'cancelled by operator' ELSE
+                        'lease expired: ' || coalesce(e.locked_by, 'a worker') || ' did not report an outcome within the lease'
+                        || CASE WHEN e.retry THEN '' ELSE format('; no retries left (retry_count %s, max_retries %s)',
+                                                                 coalesce(\(retries), 0), coalesce(\(maxRetries), 3)) END END,
+                    
+            """ } ?? ""
+        let completed = t.profile.completedAt.map { stamp in
+            "\(t.column("", stamp.column)) = CASE WHEN e.retry THEN \(t.column("j", stamp.column)) ELSE \(t.now(stamp)) END,\n        "
+        } ?? ""
+        return """
+            rescued AS (
+                UPDATE \(t.table) j SET
+                    \(t.status("")) = CASE WHEN e.retry THEN \(t.word(.pending)) ELSE \(t.word(.failed)) END,
+                    \(t.column("", "retry_count")) = CASE WHEN e.retry THEN e.retries + 1 ELSE \(retries) END,
+                    \(error)\(completed)-- A retry waits its backoff, as after any failed attempt (a request that crashed
+                    -- its runner is not sent again back to back).
+                    \(t.column("", "run_at")) = CASE WHEN e.retry
+                        THEN now() + make_interval(secs => least($14::float8,
+                                 least($14::float8, $13::float8 * power(2::float8, least(e.retries, 60)))
+                                 * (1 - $15::float8 + 2 * $15::float8 * random())))
+                        ELSE now() END,
+                    \(t.column("", "locked_until")) = NULL, \(t.column("", "locked_by")) = NULL\(t.touch)
+                FROM expired e
+                WHERE \(t.id("j")) = e.id
+                RETURNING \(t.idAs("j")), \(t.jobTypeAs("j")), \(t.statusAs("j")), \(retries), e.locked_by, \(t.userAs("j")), e.cancelled,
+                    CASE WHEN \(t.status("j")) = \(t.word(.failed)) THEN \(t.payload("j")) END AS payload,
+                    CASE WHEN \(t.status("j")) = \(t.word(.failed)) THEN \(t.error("j") ?? "NULL::text") END AS error_message,
+                    e.retries::bigint + 1 AS attempts
+            )
+            """
+    }
 
     /// An operator's cancel is not a failure to report: no failure job for it.
-    private static func failureCTE(_ shape: TickShape) -> String {
+    private static func failureCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         var sources: [String] = []
         if shape.outcomes { sources.append("recorded") }
         if shape.rescue { sources.append("rescued") }
@@ -200,23 +219,23 @@ enum Queries {
 
     /// The claim: the routes' gates, the picks (fair or oldest first), the body walk, the update,
     /// the route state moved on, and the holds to report.
-    private static func claimCTEs(_ shape: TickShape) -> [String] {
-        var parts = [routeCTE(shape), pausedCTE(shape)]
-        if shape.coordinated { parts += [seenCTE(shape), ownedCTE(shape)] }
-        if shape.concurrency || shape.userCap { parts.append(liveCTE(shape)) }
-        if shape.userCap { parts.append(userRoomCTE) }
-        parts.append(gateCTE(shape))
-        if shape.fair { parts += [fairRouteCTE(shape), fairUserCTE, fairPickCTE(shape)] }
-        parts += [plainPickCTE(shape), pickCTE(shape), chosenCTE(shape), lockedCTE, walkCTE, candidateCTE, claimedCTE,
-                  takenCTE(shape)]
-        if shape.coordinated { parts += [routeAddedCTE(shape), advancedCTE(shape)] }
-        parts.append(holdCTE(shape))
+    private static func claimCTEs(_ shape: TickShape, _ t: TableSQL) -> [String] {
+        var parts = [routeCTE(shape, t), pausedCTE(shape, t)]
+        if shape.coordinated { parts += [seenCTE(shape, t), ownedCTE(shape, t)] }
+        if shape.concurrency || shape.userCap { parts.append(liveCTE(shape, t)) }
+        if shape.userCap { parts.append(userRoomCTE(t)) }
+        parts.append(gateCTE(shape, t))
+        if shape.fair { parts += [fairRouteCTE(shape, t), fairUserCTE(t), fairPickCTE(shape, t)] }
+        parts += [plainPickCTE(shape, t), pickCTE(shape, t), chosenCTE(shape, t), lockedCTE, walkCTE(t), candidateCTE,
+                  claimedCTE(t), takenCTE(shape, t)]
+        if shape.coordinated { parts += [routeAddedCTE(shape, t), advancedCTE(shape, t)] }
+        parts.append(holdCTE(shape, t))
         return parts
     }
 
     /// The claimed types with this runner's limits: seconds between starts and burst (rate),
     /// live leases allowed (concurrency); NULL: no such limit.
-    private static func routeCTE(_ shape: TickShape) -> String {
+    private static func routeCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         guard shape.rate || shape.concurrency else {
             return """
                 route AS MATERIALIZED (
@@ -239,7 +258,7 @@ enum Queries {
     }
 
     /// Pauses in force: those committed (any runner, or `pause`) and those written just now.
-    private static func pausedCTE(_ shape: TickShape) -> String {
+    private static func pausedCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         paused AS MATERIALIZED (
             SELECT u.job_type, max(u.until) AS until
@@ -258,7 +277,7 @@ enum Queries {
 
     /// The route rows as this statement's snapshot has them (no lock). '*' sequences the claims
     /// under --user-concurrency, which spans types.
-    private static func seenCTE(_ shape: TickShape) -> String {
+    private static func seenCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         seen AS MATERIALIZED (
             SELECT s.job_type, s.claim_seq, s.fair_cursor FROM process_jobs.route_state s
@@ -269,7 +288,7 @@ enum Queries {
 
     /// The route rows this claim may move on, locked without waiting: those of the limited
     /// routes (all routes under fair shares, for their cursor) not paused, and '*'.
-    private static func ownedCTE(_ shape: TickShape) -> String {
+    private static func ownedCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         owned AS MATERIALIZED (
             SELECT s.job_type, s.claim_seq, s.tat, s.fair_cursor FROM process_jobs.route_state s
@@ -284,32 +303,34 @@ enum Queries {
 
     /// Live leases (expired ones do not count) of the types with a concurrency limit, or of
     /// every type under --user-concurrency; not those this statement has just ended.
-    private static func liveCTE(_ shape: TickShape) -> String {
+    private static func liveCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         live AS MATERIALIZED (
-            SELECT q.job_type, q.user_id FROM job_queue q
-            WHERE q.status = 'processing' AND q.locked_until > now()
-              \(shape.userCap ? "" : "AND q.job_type IN (SELECT job_type FROM route WHERE concurrency IS NOT NULL)")
-              \(shape.outcomes ? "AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.id = q.id)" : "")
+            SELECT \(t.jobTypeAs("q")), \(t.userAs("q")) FROM \(t.table) q
+            WHERE \(t.status("q")) = \(t.word(.processing)) AND \(t.column("q", "locked_until")) > now()
+              \(shape.userCap ? "" : "AND \(t.jobType("q")) IN (SELECT job_type FROM route WHERE concurrency IS NOT NULL)")
+              \(shape.outcomes ? "AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.id = \(t.id("q")))" : "")
         )
         """
     }
 
     /// --user-concurrency: how many more leases each user with live ones may take (NULL user_id
     /// is no user: never capped).
-    private static let userRoomCTE = """
+    private static func userRoomCTE(_ t: TableSQL) -> String {
+        """
         user_room AS MATERIALIZED (
             SELECT l.user_id, greatest($20::int - count(*), 0) AS room FROM live l
             WHERE l.user_id IS NOT NULL
             GROUP BY l.user_id
         )
         """
+    }
 
     /// Per route, what may be taken now: nothing while paused, or while contended (its row, or
     /// '*', is held by another tick or moved on since the snapshot); else the quota, cut to the
     /// rate's free slots (GCRA: floor((now + burst*T - max(tat, now)) / T)) and to the
     /// concurrency limit less the live leases.
-    private static func gateCTE(_ shape: TickShape) -> String {
+    private static func gateCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         // Fair shares need the route's cursor: a tick that could not lock the row (another tick
         // is claiming this route now, from that same cursor, and holds the users' next jobs)
         // claims oldest first, so it still finds work. So does a route's first claim anywhere,
@@ -363,7 +384,7 @@ enum Queries {
     /// each route, starting after the route's cursor (the last user served) and wrapping round
     /// once, at most `take` users (plus those at their cap): one index probe per user, however
     /// many jobs they have queued. Jobs without a user_id are one more user, '' (first in turn).
-    private static func fairRouteCTE(_ shape: TickShape) -> String {
+    private static func fairRouteCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         fair_route AS MATERIALIZED (
             SELECT g.job_type, g.take, g.fair_cursor,
@@ -377,7 +398,8 @@ enum Queries {
     /// take, scan and cursor (no join per step) and probes the index once, for the next user,
     /// and for the route's first user only when the scan wraps round. Written once, each probe
     /// is planned once.
-    private static let fairUserCTE = """
+    private static func fairUserCTE(_ t: TableSQL) -> String {
+        """
         fair_user (job_type, n, user_id, wrapped, take, scan, cursor) AS (
             SELECT f.job_type, 0, f.fair_cursor, false, f.take, f.scan, f.fair_cursor
             FROM fair_route f
@@ -385,14 +407,14 @@ enum Queries {
             SELECT u.job_type, u.n + 1, v.user_id, v.wrapped, u.take, u.scan, u.cursor
             FROM fair_user u
             CROSS JOIN LATERAL (
-                SELECT (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
-                        WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') > u.user_id) AS after
+                SELECT (SELECT min(coalesce(\(t.user("q")), '')) FROM \(t.table) q
+                        WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) = u.job_type AND coalesce(\(t.user("q")), '') > u.user_id) AS after
                 OFFSET 0
             ) a
             CROSS JOIN LATERAL (
                 SELECT CASE WHEN a.after IS NOT NULL THEN a.after
-                            WHEN NOT u.wrapped THEN (SELECT min(coalesce(q.user_id, '')) FROM job_queue q
-                                                     WHERE q.status = 'pending' AND q.job_type = u.job_type) END AS user_id,
+                            WHEN NOT u.wrapped THEN (SELECT min(coalesce(\(t.user("q")), '')) FROM \(t.table) q
+                                                     WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) = u.job_type) END AS user_id,
                        u.wrapped OR a.after IS NULL AS wrapped
                 OFFSET 0
             ) v
@@ -400,22 +422,23 @@ enum Queries {
               AND (NOT v.wrapped OR u.cursor IS NULL OR v.user_id <= u.cursor)
         )
         """
+    }
 
     /// Each user's oldest due jobs, as many as round robin could give one user (the take less
     /// one job for each other user found; at most the user's room under the cap), locked FOR
     /// UPDATE SKIP LOCKED as any claim: at most about take^2 / 4 rows, only when fewer users than
     /// the take have pending jobs.
-    private static func fairPickCTE(_ shape: TickShape) -> String {
+    private static func fairPickCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         let share = "greatest(u.take - u.users + 1, 1)::int"
         return """
             fair_pick AS MATERIALIZED (
                 SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
                 FROM (SELECT f.*, count(*) OVER (PARTITION BY f.job_type) AS users FROM fair_user f WHERE f.n > 0) u
                 CROSS JOIN LATERAL (
-                    SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
-                    WHERE q.status = 'pending' AND q.job_type = u.job_type AND coalesce(q.user_id, '') = u.user_id
-                      AND q.run_at <= now()
-                    ORDER BY q.created_at
+                    SELECT \(t.idAs("q")), \(t.claimedAtAs("q")), \(t.createdOrderAs("q")), \(t.jobTypeAs("q")), \(t.userAs("q")) FROM \(t.table) q
+                    WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) = u.job_type AND coalesce(\(t.user("q")), '') = u.user_id
+                      AND \(t.column("q", "run_at")) <= now()
+                    ORDER BY \(t.createdOrder("q"))
                     LIMIT \(shape.userCap ? "least(\(share), coalesce((SELECT ur.room FROM user_room ur WHERE ur.user_id = u.user_id), u.take))" : share)
                     FOR UPDATE SKIP LOCKED
                 ) c
@@ -429,16 +452,16 @@ enum Queries {
     /// selectivity, and with `job_type = $x` it may walk any index on (status, created_at) an
     /// app has, filtering every pending row of the other types; only job_queue_claim_idx serves
     /// this order.
-    private static func plainPickCTE(_ shape: TickShape) -> String {
+    private static func plainPickCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         plain_pick AS MATERIALIZED (
             SELECT c.id, c.processed_at, c.created_at, c.job_type, c.user_id
             FROM gate g
             CROSS JOIN LATERAL (
-                SELECT q.id, q.processed_at, q.created_at, q.job_type, q.user_id FROM job_queue q
-                WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type AND q.run_at <= now()
-                  \(shape.userCap ? "AND NOT EXISTS (SELECT 1 FROM user_room ur WHERE ur.user_id = q.user_id AND ur.room = 0)" : "")
-                ORDER BY q.job_type, q.created_at
+                SELECT \(t.idAs("q")), \(t.claimedAtAs("q")), \(t.createdOrderAs("q")), \(t.jobTypeAs("q")), \(t.userAs("q")) FROM \(t.table) q
+                WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) >= g.job_type AND \(t.jobType("q")) <= g.job_type AND \(t.column("q", "run_at")) <= now()
+                  \(shape.userCap ? "AND NOT EXISTS (SELECT 1 FROM user_room ur WHERE ur.user_id = \(t.user("q")) AND ur.room = 0)" : "")
+                ORDER BY \(t.jobType("q")), \(t.createdOrder("q"))
                 LIMIT g.take
                 FOR UPDATE SKIP LOCKED
             ) c
@@ -449,7 +472,7 @@ enum Queries {
 
     /// Round robin: a group's first job is in round 1, its second in round 2...; within a round,
     /// groups in the order of their oldest due job. Oldest first (one round) without fairness.
-    private static func pickCTE(_ shape: TickShape) -> String {
+    private static func pickCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         let fairRows = shape.fair ? """
                         SELECT f.*, row_number() OVER (PARTITION BY f.job_type, f.user_id ORDER BY f.created_at) AS round,
                                min(f.created_at) OVER (PARTITION BY f.job_type, f.user_id) AS head
@@ -473,7 +496,7 @@ enum Queries {
 
     /// Within each route's take (shares are rounded up), and within each user's room across
     /// routes (--user-concurrency spans types).
-    private static func chosenCTE(_ shape: TickShape) -> String {
+    private static func chosenCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         chosen AS MATERIALIZED (
             SELECT p.* FROM pick p JOIN gate g ON g.job_type = p.job_type
@@ -498,16 +521,18 @@ enum Queries {
     /// the bodies to load stays within the budget: one measurement past it, not one per job.
     /// Bodies over --max-payload are never loaded and count for nothing. Step 0 is the start (no
     /// job), so the measurement is written, and planned, once.
-    private static let walkCTE = """
+    private static func walkCTE(_ t: TableSQL) -> String {
+        """
         walk (n, id, processed_at, size, body, loaded) AS (
-            SELECT 0, NULL::uuid, NULL::timestamptz, 0::bigint, NULL::text, 0::bigint
+            SELECT 0, NULL::\(t.idType), NULL::timestamptz, 0::bigint, NULL::text, 0::bigint
             UNION ALL
             SELECT w.n + 1, k.ids[w.n + 1], k.previous[w.n + 1], m.size, m.body,
                    w.loaded + CASE WHEN m.size <= $10 THEN m.size ELSE 0 END
-            FROM walk w CROSS JOIN locked k CROSS JOIN LATERAL (\(measure("w.n + 1"))) m
+            FROM walk w CROSS JOIN locked k CROSS JOIN LATERAL (\(measure("w.n + 1", t))) m
             WHERE w.n < cardinality(k.ids) AND w.loaded <= $8::bigint
         )
         """
+    }
 
     /// Within the budget; or the first job alone when nothing else is held.
     private static let candidateCTE = """
@@ -516,21 +541,23 @@ enum Queries {
         )
         """
 
-    private static let claimedCTE = """
+    private static func claimedCTE(_ t: TableSQL) -> String {
+        """
         claimed AS (
-            UPDATE job_queue j SET
-                status = 'processing', processed_at = now(), locked_by = $2,
-                locked_until = now() + make_interval(secs => $6), updated_at = now()
+            UPDATE \(t.table) j SET
+                \(t.status("")) = \(t.word(.processing)), \(t.claimedAt("")) = now()\(t.claimStarted), \(t.column("", "locked_by")) = $2,
+                \(t.column("", "locked_until")) = now() + make_interval(secs => $6)\(t.touch)
             FROM candidate c
-            WHERE j.id = c.id
-            RETURNING j.id, j.job_type, j.user_id, j.retry_count, j.max_retries, j.processed_at,
-                c.processed_at AS previous_processed_at, coalesce(jsonb_typeof(j.payload), 'missing') AS payload_type,
+            WHERE \(t.id("j")) = c.id
+            RETURNING \(t.idAs("j")), \(t.jobTypeAs("j")), \(t.userAs("j")), \(t.column("j", "retry_count")), \(t.column("j", "max_retries")), \(t.claimedAtAs("j")),
+                c.processed_at AS previous_processed_at, coalesce(jsonb_typeof(\(t.payload("j"))), 'missing') AS payload_type,
                 c.size, c.body, c.n
         )
         """
+    }
 
     /// Jobs taken per route, and the last user served in the skip scan's order (the cursor).
-    private static func takenCTE(_ shape: TickShape) -> String {
+    private static func takenCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         let lastUser = shape.fair ? """
             (SELECT u.user_id FROM fair_user u
                             WHERE u.job_type = c.job_type AND u.n > 0
@@ -548,7 +575,7 @@ enum Queries {
     /// A route's first claim anywhere makes its row, with the fair cursor of this claim (a
     /// limited route takes nothing until its row exists); sorted, so two first claims wait for
     /// each other in one order. A row made meanwhile is left alone.
-    private static func routeAddedCTE(_ shape: TickShape) -> String {
+    private static func routeAddedCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         route_added AS (
             INSERT INTO process_jobs.route_state (job_type, fair_cursor)
@@ -568,7 +595,7 @@ enum Queries {
     /// moves on by one interval per job, the sequence by one (a claim whose snapshot predates
     /// this commit finds it moved, and takes nothing), the cursor to the last user served. '*'
     /// moves on with any job taken under --user-concurrency. Each row is written once.
-    private static func advancedCTE(_ shape: TickShape) -> String {
+    private static func advancedCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         """
         advanced AS (
             UPDATE process_jobs.route_state s SET
@@ -590,14 +617,14 @@ enum Queries {
     /// Routes whose due jobs a gate kept back (untouched): why, how many of those the claim
     /// wanted (due ones, at most its quota), and when the gate opens (seconds; NULL: when a
     /// lease ends). Due jobs are counted only for a route a gate held.
-    private static func holdCTE(_ shape: TickShape) -> String {
+    private static func holdCTE(_ shape: TickShape, _ t: TableSQL) -> String {
         let userCapHeld = shape.userCap ? """
              OR EXISTS (
                                    SELECT 1 FROM user_room ur
                                    WHERE ur.room = 0 AND EXISTS (
-                                       SELECT 1 FROM job_queue q
-                                       WHERE q.status = 'pending' AND q.job_type = g.job_type
-                                         AND coalesce(q.user_id, '') = ur.user_id AND q.run_at <= now()))
+                                       SELECT 1 FROM \(t.table) q
+                                       WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) = g.job_type
+                                         AND coalesce(\(t.user("q")), '') = ur.user_id AND \(t.column("q", "run_at")) <= now()))
             """ : ""
         return """
             hold AS (
@@ -624,10 +651,10 @@ enum Queries {
                     CROSS JOIN LATERAL (
                         SELECT count(*) AS due FROM (
                             -- As in plain_pick: served by job_queue_claim_idx only.
-                            SELECT 1 FROM job_queue q
-                            WHERE q.status = 'pending' AND q.job_type >= g.job_type AND q.job_type <= g.job_type
-                              AND q.run_at <= now()
-                            ORDER BY q.job_type, q.created_at
+                            SELECT 1 FROM \(t.table) q
+                            WHERE \(t.status("q")) = \(t.word(.pending)) AND \(t.jobType("q")) >= g.job_type AND \(t.jobType("q")) <= g.job_type
+                              AND \(t.column("q", "run_at")) <= now()
+                            ORDER BY \(t.jobType("q")), \(t.createdOrder("q"))
                             LIMIT g.quota) d
                     ) d
                     WHERE g.quota > 0 AND (g.blocked IS NOT NULL OR g.take < g.quota\(userCapHeld))
@@ -638,9 +665,9 @@ enum Queries {
     }
 
     /// The tick's rows: one typed row shape for every kind, whichever parts the shape has.
-    private static func tickRows(_ shape: TickShape) -> String {
+    private static func tickRows(_ shape: TickShape, _ t: TableSQL) -> String {
         var rows = ["""
-            SELECT NULL::text AS kind, NULL::uuid AS id, NULL::text AS job_type, NULL::text AS status,
+            SELECT NULL::text AS kind, NULL::\(t.rowIDType) AS id, NULL::text AS job_type, NULL::text AS status,
                    NULL::integer AS retry_count, NULL::integer AS max_retries,
                    NULL::timestamptz AS claimed_at, NULL::timestamptz AS previous_processed_at,
                    NULL::text AS payload_type, NULL::text AS body, NULL::text AS locked_by, NULL::bigint AS body_size,
@@ -648,19 +675,19 @@ enum Queries {
             WHERE false
             """]
         if shape.outcomes {
-            rows.append("SELECT 'recorded', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM recorded")
+            rows.append("SELECT 'recorded', \(t.rowID), job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM recorded")
         }
         if shape.rescue {
-            rows.append("SELECT 'rescued', id, job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL, NULL FROM rescued")
+            rows.append("SELECT 'rescued', \(t.rowID), job_type, status, retry_count, NULL, NULL, NULL, NULL, NULL, locked_by, NULL, NULL, NULL FROM rescued")
         }
         if shape.failureJobs {
-            rows.append("SELECT 'notified', id, job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id, NULL FROM notified")
+            rows.append("SELECT 'notified', \(t.rowID), job_type, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, failed_job_id, NULL FROM notified")
         }
         if shape.claim {
             rows.append("""
                 SELECT * FROM (
                     -- In the claim's order (round robin), which is the order to send them in.
-                    SELECT 'claimed', id, job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
+                    SELECT 'claimed', \(t.rowID), job_type, 'processing', greatest(coalesce(retry_count, 0), 0), coalesce(max_retries, 3),
                            processed_at, previous_processed_at, payload_type, body, NULL, size, NULL, NULL::float8
                     FROM claimed ORDER BY n) c
                 """)
@@ -673,14 +700,14 @@ enum Queries {
     /// is not an object), and the body itself when it comes with the claim (up to $11 and within
     /// --max-payload). Made once; a bigger body is only measured. OFFSET 0 keeps it a subquery,
     /// so it is not made again for each use of its columns.
-    private static func measure(_ index: String) -> String {
+    private static func measure(_ index: String, _ t: TableSQL) -> String {
         """
         SELECT coalesce(octet_length(b.text), 0)::bigint AS size,
                CASE WHEN octet_length(b.text) <= least($10::bigint, $11::bigint) THEN b.text END AS body
-        FROM (SELECT CASE WHEN jsonb_typeof(q.payload) = 'object' THEN
-                         (CASE WHEN q.user_id IS NULL THEN q.payload
-                               ELSE q.payload || jsonb_build_object('userId', q.user_id) END)::text END AS text
-              FROM job_queue q WHERE q.id = k.ids[\(index)]
+        FROM (SELECT CASE WHEN jsonb_typeof(\(t.payload("q"))) = 'object' THEN
+                         (CASE WHEN \(t.user("q")) IS NULL THEN \(t.payload("q"))
+                               ELSE \(t.payload("q")) || jsonb_build_object('userId', \(t.user("q"))) END)::text END AS text
+              FROM \(t.table) q WHERE \(t.id("q")) = k.ids[\(index)]
               OFFSET 0) b
         OFFSET 0
         """
@@ -689,12 +716,14 @@ enum Queries {
     /// A job's request body as one text value, for bodies too big to come inline with the claim
     /// but small enough for one answer. $1 id, $2 locked_by, $3 the claim's processed_at.
     /// Read-only, and fenced by the lease: no row when the lease was taken over.
-    static let smallBody = """
-        SELECT (CASE WHEN j.user_id IS NULL THEN j.payload
-                     ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text
-        FROM job_queue j
-        WHERE j.id = $1 AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = $3::timestamptz
+    static func smallBody(_ t: TableSQL) -> String {
         """
+        SELECT (CASE WHEN \(t.user("j")) IS NULL THEN \(t.payload("j"))
+                     ELSE \(t.payload("j")) || jsonb_build_object('userId', \(t.user("j"))) END)::text
+        FROM \(t.table) j
+        WHERE \(t.id("j")) = $1 AND \(t.status("j")) = \(t.word(.processing)) AND \(t.column("j", "locked_by")) = $2 AND \(t.claimedAt("j")) = $3::timestamptz
+        """
+    }
 
     /// A cursor over a big body in chunks of about $4 bytes of UTF-8 (one FETCH each, numbered;
     /// each ends on a character boundary, so it is text of its own), so the run never holds more
@@ -702,13 +731,14 @@ enum Queries {
     /// per chunk, and one snapshot serves every chunk. $1 id, $2 locked_by, $3 the claim's
     /// processed_at. Declared inside a transaction (a cursor ends with it: no session state).
     /// Read-only and fenced by the lease like `smallBody`.
-    static let bodyChunks = """
+    static func bodyChunks(_ t: TableSQL) -> String {
+        """
         DECLARE process_jobs_body NO SCROLL CURSOR FOR
         SELECT c.i, c.count, octet_length(b.bytes) AS total,
                convert_from(substring(b.bytes FROM c.start + 1 FOR c.stop - c.start), 'UTF8') AS chunk
-        FROM job_queue j
-        CROSS JOIN LATERAL (SELECT convert_to((CASE WHEN j.user_id IS NULL THEN j.payload
-                                                    ELSE j.payload || jsonb_build_object('userId', j.user_id) END)::text,
+        FROM \(t.table) j
+        CROSS JOIN LATERAL (SELECT convert_to((CASE WHEN \(t.user("j")) IS NULL THEN \(t.payload("j"))
+                                                    ELSE \(t.payload("j")) || jsonb_build_object('userId', \(t.user("j"))) END)::text,
                                               'UTF8') AS bytes
                             OFFSET 0) b  -- a subquery, so the body is made once
         CROSS JOIN LATERAL (SELECT (octet_length(b.bytes) + $4::int - 1) / $4::int AS count) n
@@ -725,8 +755,9 @@ enum Queries {
                             FROM generate_series(g.i * $4::int - 3, g.i * $4::int) AS p) END AS stop
             ) bounds
         ) c
-        WHERE j.id = $1 AND j.status = 'processing' AND j.locked_by = $2 AND j.processed_at = $3::timestamptz
+        WHERE \(t.id("j")) = $1 AND \(t.status("j")) = \(t.word(.processing)) AND \(t.column("j", "locked_by")) = $2 AND \(t.claimedAt("j")) = $3::timestamptz
         """
+    }
 
     /// The next chunk of `bodyChunks`.
     static let nextBodyChunk = "FETCH 1 FROM process_jobs_body"
