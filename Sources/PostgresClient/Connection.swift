@@ -6,8 +6,9 @@ import Darwin
 import CLibPQ
 import Dispatch
 
-/// One libpq connection. Statements go out with PQsendQueryParams only: unnamed, parameterised,
-/// so they work behind a transaction-mode pooler (no named prepared statements, no session state).
+/// One libpq connection. Statements go out with PQsendQueryParams: unnamed, parameterised, so
+/// they work behind a transaction-mode pooler (no named prepared statements, no session state);
+/// only listen mode's own session prepares its tick (`preparesRepeatedStatements`).
 /// Every wait is a poll() with a deadline (`timeout` from its start): connecting, sending and each
 /// answer. When it passes, a cancel request stops the statement on the server too, and the
 /// connection is given up; no SET, so the bound holds behind a pooler.
@@ -154,6 +155,39 @@ public final class Connection {
         roundTrips += 1
         let sent = withOptionalCStrings(parameters) { pointers in
             PQsendQueryParams(conn, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+        }
+        guard sent == 1 else { throw lastError() }
+        try flushSent()
+    }
+
+    /// Listen mode's main connection, a session of its own (never behind a transaction pooler:
+    /// the listener's check proved the URL keeps sessions): `sendRepeated` prepares each text
+    /// once and sends it by name after that, so the server parses and plans it once per
+    /// connection, not once per claim. Off everywhere else.
+    public var preparesRepeatedStatements = false
+    /// The texts prepared on this connection, by name.
+    private var prepared: [String: String] = [:]
+
+    /// As `send`, for a statement the caller sends again and again (the tick): prepared once on a
+    /// connection that `preparesRepeatedStatements`, else sent unnamed.
+    public func sendRepeated(_ sql: String, _ parameters: [String?]) throws(PostgresError) {
+        guard preparesRepeatedStatements else { return try send(sql, parameters) }
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "process_jobs_\(prepared.count + 1)"
+            try checkUsable()
+            roundTrips += 1
+            guard PQsendPrepare(conn, name, sql, Int32(parameters.count), nil) == 1 else { throw lastError() }
+            try flushSent()
+            _ = try waitResult()
+            prepared[sql] = name
+        }
+        try checkUsable()
+        roundTrips += 1
+        let sent = withOptionalCStrings(parameters) { pointers in
+            PQsendQueryPrepared(conn, name, Int32(parameters.count), pointers, nil, nil, 0)
         }
         guard sent == 1 else { throw lastError() }
         try flushSent()

@@ -42,6 +42,13 @@ struct ListenRun {
         stop.install()
         let stopCheck = Connection.StopCheck(descriptor: stop.wakeDescriptor) { stop.received() > 0 }
         var connection = try common.connect(stop: stop)
+        // Claims on the listener's own URL go through a session: the tick is prepared there.
+        connection.preparesRepeatedStatements = options.database.isMain
+        func reopen() throws(PostgresError) -> Connection {
+            let opened = try common.open(stop: stop)
+            opened.preparesRepeatedStatements = options.database.isMain
+            return opened
+        }
         let watch = Stopwatch()
         let listener = Listener(source: options.database, timeout: try common.databaseTimeout(), stop: stopCheck, log: log,
                                 now: { watch.seconds() }, random: { Double.random(in: 0..<1) })
@@ -128,7 +135,7 @@ struct ListenRun {
                 let runner = Runner(store: probe ? store : NotifiedStore(store), transport: transport, settings: burstSettings,
                                     targets: configuration.targets, credentials: credentials, stop: stop, log: log)
                 runner.reconnect = { () throws(PostgresError) -> any TickStore in
-                    connection = try common.open(stop: stop)
+                    connection = try reopen()
                     return JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
                 }
                 // Notifications during the burst: read only while connected (reconnecting is
@@ -157,7 +164,7 @@ struct ListenRun {
                 return report
             },
             reconnect: {
-                connection = try common.open(stop: stop)
+                connection = try reopen()
             },
             reload: { credentials = reload(credentials) },
             turned: { loopNow in

@@ -19,6 +19,15 @@ final class ListenDatabaseURLTests: XCTestCase {
                        ListenDatabaseURL(conninfo: nil, source: "the main connection"), "libpq's defaults, as the main connection")
     }
 
+    /// Only a listener on the main URL claims through a session it has checked: its tick may be
+    /// prepared; claims beside a separate listen URL may go through a transaction pooler.
+    func testOnlyTheMainConnectionsListenerClaimsThroughACheckedSession() throws {
+        XCTAssertTrue(try ListenDatabaseURL.resolve(flag: nil, environment: [:], main: main).isMain)
+        XCTAssertFalse(try ListenDatabaseURL.resolve(flag: direct, environment: [:], main: main).isMain)
+        XCTAssertFalse(try ListenDatabaseURL.resolve(flag: nil, environment: ["PROCESS_JOBS_LISTEN_DATABASE_URL": main], main: main).isMain,
+                       "named apart, even when it is the same URL")
+    }
+
     func testAPasswordInTheEnvironmentIsFine() throws {
         let withPassword = "postgresql://app:secret@db:5432/app"
         XCTAssertEqual(try ListenDatabaseURL.resolve(flag: nil, environment: ["PROCESS_JOBS_LISTEN_DATABASE_URL": withPassword], main: main).conninfo,

@@ -12,6 +12,11 @@ public struct ListenDatabaseURL: Equatable, Sendable {
 
     public static let environmentName = "PROCESS_JOBS_LISTEN_DATABASE_URL"
 
+    /// The listener uses the main URL: claims go through a session the listener's check proved
+    /// (not a transaction pooler), so the tick may be prepared there.
+    public var isMain: Bool { source == Self.mainSource }
+    static let mainSource = "the main connection"
+
     /// The flag first, then the environment (an empty value counts as unset, as for APP_URL),
     /// then `main`: the conninfo claims use. A password in the flag is refused: argv shows in `ps`.
     public static func resolve(flag: String?, environment: [String: String], main: String?) throws(ConfigError) -> ListenDatabaseURL {
@@ -25,6 +30,6 @@ public struct ListenDatabaseURL: Equatable, Sendable {
         if let value = environment[environmentName], !value.isEmpty {
             return ListenDatabaseURL(conninfo: value, source: environmentName)
         }
-        return ListenDatabaseURL(conninfo: main, source: "the main connection")
+        return ListenDatabaseURL(conninfo: main, source: mainSource)
     }
 }

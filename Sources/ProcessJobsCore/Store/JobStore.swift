@@ -137,7 +137,7 @@ public final class JobStore {
     /// shared route state in the same statement.
     public func beginTick(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause] = []) throws(PostgresError) {
         let (sql, parameters) = tickStatement(outcomes: outcomes, claim: claim, pauses: pauses)
-        try connection.send(sql, parameters)
+        try connection.sendRepeated(sql, parameters)
     }
 
     /// The tick statements made so far, one per shape (a run uses a few).
