@@ -24,20 +24,9 @@ struct CancelCommand: ParsableCommand {
         _ = common.makeLogger()
         let profile = try profileOption.load(environment: ProcessEnvironment.current)
         if ids.isEmpty { throw Operator.usage("cancel needs job ids (e.g. process-jobs cancel 6f1c...)") }
-        func refuseMalformed() throws(ExitCode) {
-            let malformed = ids.filter { !JobID.isValid($0) }
-            if !malformed.isEmpty {
-                throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
-            }
-        }
-        // job_queue's ids are checked before anything connects; a profile's once its id type is known.
-        if profile == nil { try refuseMalformed() }
-        let connection = try common.connect()
-        let table = try ProfileOption.table(profile, connection: connection)
-        if profile != nil && table.idIsUUID { try refuseMalformed() }
-        let store = OperatorStore(connection: connection, table: table)
+        let (store, jobIDs) = try Operator.jobStore(ids: ids, profile: profile, common: common)
         let results: [OperatorStore.CancelResult]
-        do { results = try store.cancel(ids: table.idIsUUID ? ids.map { $0.lowercased() } : ids) } catch { throw ExitStatus.from(error) }
+        do { results = try store.cancel(ids: jobIDs) } catch { throw ExitStatus.from(error) }
         var unchanged = 0
         for result in results {
             switch (result.statusBefore, result.statusAfter) {

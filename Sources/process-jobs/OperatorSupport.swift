@@ -35,6 +35,24 @@ enum Operator {
         LineSink.standardError.write(journaldPrefix(priority) + "process-jobs: " + message + "\n")
     }
 
+    /// The store of `profile`'s table (job_queue when nil) for a command given job ids, and the
+    /// ids as the table compares them (a uuid lowercased). job_queue's ids are checked before
+    /// anything connects; a profile's once its id type is known (only uuids have a form to check).
+    static func jobStore(ids: [String], profile: TableProfile?, common: CommonOptions) throws(ExitCode)
+        -> (store: OperatorStore, ids: [String]) {
+        func refuseMalformed() throws(ExitCode) {
+            let malformed = ids.filter { !JobID.isValid($0) }
+            if !malformed.isEmpty {
+                throw usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
+            }
+        }
+        if profile == nil { try refuseMalformed() }
+        let connection = try common.connect()
+        let table = try ProfileOption.table(profile, connection: connection)
+        if profile != nil && table.idIsUUID { try refuseMalformed() }
+        return (OperatorStore(connection: connection, table: table), table.idIsUUID ? ids.map { $0.lowercased() } : ids)
+    }
+
     /// Wall-clock Unix seconds (for metrics timestamps; nothing written to the database uses it).
     static func unixNow() -> Double {
         var spec = timespec()

@@ -28,18 +28,7 @@ struct RetryCommand: ParsableCommand {
         if jobType != nil && !failed { throw Operator.usage("--job-type goes with --failed (e.g. process-jobs retry --failed --job-type generate-image)") }
         if ids.isEmpty && !failed { throw Operator.usage("retry needs job ids or --failed (e.g. process-jobs retry --failed --job-type generate-image)") }
         if !ids.isEmpty && failed { throw Operator.usage("give job ids or --failed, not both") }
-        func refuseMalformed() throws(ExitCode) {
-            let malformed = ids.filter { !JobID.isValid($0) }
-            if !malformed.isEmpty {
-                throw Operator.usage("not a job id (UUID): \(malformed.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")); nothing was changed")
-            }
-        }
-        // job_queue's ids are checked before anything connects; a profile's once its id type is known.
-        if profile == nil { try refuseMalformed() }
-        let connection = try common.connect()
-        let table = try ProfileOption.table(profile, connection: connection)
-        if profile != nil && table.idIsUUID { try refuseMalformed() }
-        let store = OperatorStore(connection: connection, table: table)
+        let (store, jobIDs) = try Operator.jobStore(ids: ids, profile: profile, common: common)
         if failed {
             let moved: [(type: String, jobs: Int)]
             do { moved = try store.retryFailed(type: jobType) } catch { throw ExitStatus.from(error) }
@@ -54,7 +43,7 @@ struct RetryCommand: ParsableCommand {
             return
         }
         let results: [OperatorStore.RetryResult]
-        do { results = try store.retry(ids: table.idIsUUID ? ids.map { $0.lowercased() } : ids) } catch { throw ExitStatus.from(error) }
+        do { results = try store.retry(ids: jobIDs) } catch { throw ExitStatus.from(error) }
         let moved = results.filter(\.moved).count
         LineSink.standardOutput.write("moved \(moved) job\(moved == 1 ? "" : "s") back to pending\n")
         var reported = 0
