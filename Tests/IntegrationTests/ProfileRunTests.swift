@@ -322,15 +322,9 @@ final class ProfileRunTests: IntegrationTestCase {
                     """, [extra])
                 let held = try store.tick(outcomes: [], claim: .init(limit: 2, quotas: [(seed.type, 2)], lease: 60, rescue: false)).claimed
                 XCTAssertEqual(held.count, 2, "\(seed.profile) \(shape)")
-                let outcomes = shape.outcomes ? held.map { PendingOutcome(job: $0, outcome: .fail(error: "boom")) } : []
-                var limits = RouteLimits()
-                if shape.rate { limits.rate = RouteRate(count: 100, period: 1, burst: 100) }
-                if shape.concurrency { limits.concurrency = 100 }
-                let claim: JobStore.Claim? = shape.claim ? .init(
-                    limit: 3, quotas: [(seed.type, 3)], lease: 60, rescue: shape.rescue,
-                    limits: shape.rate || shape.concurrency ? [seed.type: limits] : [:],
-                    fairBy: shape.fair ? .user : .none, userConcurrency: shape.userCap ? 100 : nil) : nil
-                let pauses = shape.pauses ? [RoutePause(type: "other-type", seconds: 5, reason: "HTTP 429 from the app")] : []
+                let outcomes = TickShapeValues.outcomes(shape, held: held)
+                let claim = TickShapeValues.claim(shape, type: seed.type, quota: 3)
+                let pauses = TickShapeValues.pauses(shape, type: "other-type")
                 let result = try store.tick(outcomes: outcomes, claim: claim, pauses: pauses)
                 XCTAssertEqual(result.recorded.count, outcomes.count, "\(seed.profile) \(shape)")
                 XCTAssertEqual(result.rescued.count, shape.rescue ? 1 : 0, "\(seed.profile) \(shape)")

@@ -26,15 +26,9 @@ final class TickShapeTests: IntegrationTestCase {
             let store = shape.failureJobs ? stores.failureJobs : stores.plain
             let held = try store.tick(outcomes: [], claim: .init(limit: 2, quotas: [(type, 2)], lease: 60, rescue: false)).claimed
             XCTAssertEqual(held.count, 2)
-            let outcomes = shape.outcomes ? held.map { PendingOutcome(job: $0, outcome: .fail(error: "boom")) } : []
-            var limits = RouteLimits()
-            if shape.rate { limits.rate = RouteRate(count: 100, period: 1, burst: 100) }
-            if shape.concurrency { limits.concurrency = 100 }
-            let claim: JobStore.Claim? = shape.claim ? .init(
-                limit: 4, quotas: [(type, 4)], lease: 60, rescue: shape.rescue,
-                limits: shape.rate || shape.concurrency ? [type: limits] : [:],
-                fairBy: shape.fair ? .user : .none, userConcurrency: shape.userCap ? 100 : nil) : nil
-            let pauses = shape.pauses ? [RoutePause(type: "generate-aplus", seconds: 5, reason: "HTTP 429 from the app")] : []
+            let outcomes = TickShapeValues.outcomes(shape, held: held)
+            let claim = TickShapeValues.claim(shape, type: type, quota: 4)
+            let pauses = TickShapeValues.pauses(shape, type: "generate-aplus")
             XCTAssertEqual(TickShape(outcomes: outcomes, claim: claim, pauses: pauses, onFailure: store.onFailure), shape)
 
             let result = try store.tick(outcomes: outcomes, claim: claim, pauses: pauses)
