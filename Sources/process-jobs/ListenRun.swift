@@ -125,18 +125,19 @@ struct ListenRun {
                 nextStatus = now + 1
             }
         }
+        let statements = TableStatements()
         let loop = ListenLoop(listener: listener, stop: stop, pollInterval: options.pollInterval,
                               maxRuntime: settings.maxRuntime, log: log)
         let hooks = ListenLoop.Hooks(
             burst: { left, probe in
                 var burstSettings = settings
                 burstSettings.maxRuntime = left
-                let store = JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
+                let store = JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure, statements: statements)
                 let runner = Runner(store: probe ? store : NotifiedStore(store), transport: transport, settings: burstSettings,
                                     targets: configuration.targets, credentials: credentials, stop: stop, log: log)
                 runner.reconnect = { () throws(PostgresError) -> any TickStore in
                     connection = try reopen()
-                    return JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure)
+                    return JobStore(connection: connection, lockedBy: holder, onFailure: settings.onFailure, statements: statements)
                 }
                 // Notifications during the burst: read only while connected (reconnecting is
                 // the loop's, between bursts, where a pooler found on the way is an exit). Jobs

@@ -8,20 +8,20 @@ public final class JobStore {
     public let lockedBy: String
     /// --on-failure: each job that ends failed gets one job of this type, in the same statement.
     public let onFailure: String?
-    /// The table the statements are written for.
-    let table: TableSQL
-    /// The probe and body statements for `table`, made once.
-    private let probeSQL: String, smallBodySQL: String, bodyChunksSQL: String
+    /// The table's statements, shared by the stores of one listener.
+    let statements: TableStatements
 
     /// A store for `table` (job_queue unless a profile says otherwise).
-    public init(connection: Connection, lockedBy: String, onFailure: String? = nil, table: JobTable = .jobQueue) {
+    public convenience init(connection: Connection, lockedBy: String, onFailure: String? = nil, table: JobTable = .jobQueue) {
+        self.init(connection: connection, lockedBy: lockedBy, onFailure: onFailure, statements: TableStatements(table))
+    }
+
+    /// A store whose statements were made before (listen mode: one set for all its bursts).
+    public init(connection: Connection, lockedBy: String, onFailure: String? = nil, statements: TableStatements) {
         self.connection = connection
         self.lockedBy = lockedBy
         self.onFailure = onFailure
-        self.table = table.sql
-        probeSQL = Queries.probe(table.sql)
-        smallBodySQL = Queries.smallBody(table.sql)
-        bodyChunksSQL = Queries.bodyChunks(table.sql)
+        self.statements = statements
     }
 
     public struct Claim: Sendable {
@@ -121,7 +121,7 @@ public final class JobStore {
     /// One statement: whether there is work, and the schema version. A schema without
     /// process_jobs.schema_version fails it with SQLSTATE 42P01 (undefined_table).
     public func probe(types: [String], lease: Double) throws(PostgresError) -> Probe {
-        let row = try connection.query(probeSQL, [PostgresArray.literal(types), String(lease)]).values.first
+        let row = try connection.query(statements.probe, [PostgresArray.literal(types), String(lease)]).values.first
         return Probe(hasWork: row?[0] == "t", schemaVersion: row?[1].flatMap { Int($0) } ?? 0,
                      nextDueIn: row?[2].flatMap { Double($0) })
     }
@@ -140,14 +140,10 @@ public final class JobStore {
         try connection.sendRepeated(sql, parameters)
     }
 
-    /// The tick statements made so far, one per shape (a run uses a few).
-    private var statements: [TickShape: CompactStatement] = [:]
-
     /// The tick statement for these values, with its parameters.
     func tickStatement(outcomes: [PendingOutcome], claim: Claim?, pauses: [RoutePause]) -> (String, [String?]) {
         let shape = TickShape(outcomes: outcomes, claim: claim, pauses: pauses, onFailure: onFailure)
-        let statement = statements[shape] ?? CompactStatement(Queries.tick(shape, table))
-        statements[shape] = statement
+        let statement = statements.tick(shape)
         return (statement.sql, statement.parameters(tickParameters(outcomes: outcomes, claim: claim, pauses: pauses)))
     }
 
@@ -243,10 +239,10 @@ public final class JobStore {
     public func body(of job: ClaimedJob) throws(PostgresError) -> String? {
         let fence: [String?] = [job.id, lockedBy, job.claimedAt]
         if job.bodySize <= Self.bodyChunk {
-            return try connection.query(smallBodySQL, fence).values.first?.first ?? nil
+            return try connection.query(statements.smallBody, fence).values.first?.first ?? nil
         }
         return try connection.transaction { connection throws(PostgresError) -> String? in
-            try connection.query(bodyChunksSQL, fence + [String(Self.bodyChunk)])
+            try connection.query(statements.bodyChunks, fence + [String(Self.bodyChunk)])
             // The first chunk says how big the body is; the rest are written after it.
             guard var chunk = try connection.query(Queries.nextBodyChunk).values.first,
                   let total = chunk[2].flatMap({ Int($0) }), total > 0 else { return nil }
