@@ -14,6 +14,11 @@ connections.
                                                       PgQueuer's queue (SYSTEM pgqueuer); each payload
                                                       carries insertedAt, the Unix time just before its
                                                       INSERT was sent (both systems timed from the same point)
+    bench_pgqueuer.py insert DATABASE_URL commit RATE COUNT
+                                                      the latency scenario's floor: the same INSERTs into
+                                                      job_queue with no consumer; prints each one's time
+                                                      from insertedAt to its commit returning, in ms (a JSON
+                                                      list): no consumer can start a job sooner
 
 The drain is timed inside the process, from the consumer's start to its drain-mode exit:
 Python's start-up and imports are left out, in the peer's favour.
@@ -100,6 +105,7 @@ async def insert(database_url, system, rate, count, connections=16):
     for _ in range(connections):
         connection = await asyncpg.connect(database_url)
         await free.put((connection, Queries(AsyncpgDriver(connection))))
+    committed = []
 
     async def one(n):
         connection, queries = await free.get()
@@ -112,6 +118,7 @@ async def insert(database_url, system, rate, count, connections=16):
                                           ENTRYPOINT, json.dumps(body), f"user-{n % 97}")
         finally:
             free.put_nowait((connection, queries))
+        committed.append((time.time() - body["insertedAt"]) * 1000)
 
     tasks = []
     started = time.perf_counter()
@@ -124,6 +131,8 @@ async def insert(database_url, system, rate, count, connections=16):
     while not free.empty():
         connection, _ = free.get_nowait()
         await connection.close()
+    if system == "commit":
+        print(json.dumps(committed))
 
 
 def main():
