@@ -10,11 +10,14 @@ public struct ProfileCatalog: Sendable, Equatable {
         public var type: String
         /// The labels when the type is an enum, else nil.
         public var enumLabels: [String]?
+        /// A new row gets a value without being given one: a default, or an identity.
+        public var hasDefault: Bool
 
-        public init(name: String, type: String, enumLabels: [String]? = nil) {
+        public init(name: String, type: String, enumLabels: [String]? = nil, hasDefault: Bool = false) {
             self.name = name
             self.type = type
             self.enumLabels = enumLabels
+            self.hasDefault = hasDefault
         }
     }
 
@@ -33,7 +36,7 @@ public struct ProfileCatalog: Sendable, Equatable {
         for row in try connection.query(ProfileQueries.columns, [schema, table]).values {
             let name = row[0] ?? ""
             if columns.last?.name != name {
-                columns.append(Column(name: name, type: row[1] ?? "", enumLabels: row[2] == "t" ? [] : nil))
+                columns.append(Column(name: name, type: row[1] ?? "", enumLabels: row[2] == "t" ? [] : nil, hasDefault: row[4] == "t"))
             }
             if let label = row[3] { columns[columns.count - 1].enumLabels?.append(label) }
         }
