@@ -128,6 +128,35 @@ final class ProfileListenTests: IntegrationTestCase {
         XCTAssertTrue(listener.isRunning, listener.stderr)
     }
 
+    /// Through a transaction-mode pooler the check's probe, sent on the table's channel, never
+    /// comes back: exit 78 with the way out; with a direct listen connection beside the pooler
+    /// the table's jobs are sent on their notifications.
+    func testThePoolerCheckUsesTheTablesChannel() throws {
+        let seed = ProfileRunTests.seeds[1]
+        XCTAssertEqual(try migrate(seed).status, 0)
+        let bouncer = try PgBouncer(serverURL: databaseURL)
+        defer { bouncer.stop() }
+        let others = try (0..<3).map { _ in try Connection(conninfo: bouncer.url(database: databaseName)) }
+        for other in others { try other.query("SELECT count(*) FROM jobs") }
+        let app = try startApp()
+        var env = environment(app: app)
+        env["DATABASE_URL"] = bouncer.url(database: databaseName)
+        let refused = try runBinary(["run", "--listen", "--table-profile", path(seed), "--route", "\(seed.type)=/api/process-aplus"],
+                                    environment: env, timeout: 60)
+        XCTAssertEqual(refused.status, 78, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--listen needs a session connection"), refused.stderr)
+
+        let listener = try startListener(app: app, ["--table-profile", path(seed), "--route", "\(seed.type)=/api/process-aplus",
+                                                    "--poll-interval", "30s"],
+                                         environment: ["DATABASE_URL": bouncer.url(database: databaseName),
+                                                       "PROCESS_JOBS_LISTEN_DATABASE_URL": databaseURL])
+        let inserted = Date().timeIntervalSince1970
+        let id = try seed.insert(db)
+        XCTAssertLessThan(try arrival(app, id) - inserted, 1, "on the notification, claimed through the pooler")
+        awaitCondition("completed through the pooler") { (try? status(seed, id)) == "completed" }
+        XCTAssertTrue(listener.isRunning, listener.stderr)
+    }
+
     /// Each table notifies its own channel: a job_queue listener (channel process_jobs) is not
     /// woken by a profile table's inserts, nor a profile's listener by job_queue's.
     func testEachTableNotifiesOnlyItsOwnChannel() throws {
