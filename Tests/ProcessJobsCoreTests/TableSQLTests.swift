@@ -116,7 +116,6 @@ final class TableSQLTests: XCTestCase {
     /// within the 63 bytes a channel may have, however long the table's name.
     func testEachTableHasItsOwnChannel() throws {
         XCTAssertEqual(TableSQL.jobQueue.channel, "process_jobs")
-        XCTAssertEqual(TableSQL.jobQueue.channel, Listener.channel)
         XCTAssertEqual(TableSQL.unchecked(try profile("jobs")).channel, "process_jobs:jobs")
         var long = try profile("jobs")
         long.table = "app_schema." + String(repeating: "é", count: 31)

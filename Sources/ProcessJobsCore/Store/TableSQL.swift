@@ -114,7 +114,7 @@ struct TableSQL: Sendable, Equatable {
     /// so that no listener wakes for another table's jobs (two tables sharing a 40-byte stem
     /// would share a channel: a wake that finds nothing, never a missed job).
     var channel: String {
-        profile == .jobQueue ? "process_jobs" : "process_jobs:" + stem
+        profile == .jobQueue ? Listener.channel : Listener.channel + ":" + stem
     }
 
     /// A column of the table, by `alias` ("" for none, as in SET).
