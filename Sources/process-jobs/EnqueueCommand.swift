@@ -44,6 +44,7 @@ struct EnqueueCommand: ParsableCommand {
         let connection = try common.connect()
         let table = try ProfileOption.table(profile, connection: connection)
         if let problem = table.enqueueProblem(request) { throw Operator.usage(problem) }
+        if let problem = table.newIDProblem { throw ExitStatus.fail(ExitStatus.configuration, problem) }
         let store = OperatorStore(connection: connection, table: table)
         let id: String
         do {

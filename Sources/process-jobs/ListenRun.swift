@@ -13,6 +13,8 @@ import ProcessJobsCore
 /// a timer's run does.
 struct ListenRun {
     let options: ListenOptions
+    /// --table-profile: the table served (nil: job_queue).
+    let profile: TableProfile?
     let configuration: RunConfiguration
     let settings: RunSettings
     var credentials: Credentials
@@ -42,6 +44,8 @@ struct ListenRun {
         stop.install()
         let stopCheck = Connection.StopCheck(descriptor: stop.wakeDescriptor) { stop.received() > 0 }
         var connection = try common.connect(stop: stop)
+        let table = try ProfileOption.table(profile, connection: connection)
+        try Self.checkNotifyTrigger(profile, table: table, connection: connection)
         // Claims on the listener's own URL go through a session: the tick is prepared there.
         connection.preparesRepeatedStatements = options.database.isMain
         func reopen() throws(PostgresError) -> Connection {
@@ -50,7 +54,7 @@ struct ListenRun {
             return opened
         }
         let watch = Stopwatch()
-        let listener = Listener(source: options.database, timeout: try common.databaseTimeout(), stop: stopCheck, log: log,
+        let listener = Listener(source: options.database, channel: table.channel, timeout: try common.databaseTimeout(), stop: stopCheck, log: log,
                                 now: { watch.seconds() }, random: { Double.random(in: 0..<1) })
         do {
             try listener.start()
@@ -92,7 +96,7 @@ struct ListenRun {
         func refreshMetrics(queue: Bool) {
             var rows: [OperatorStore.QueueRow]?
             if queue {
-                rows = try? OperatorStore(connection: connection).queueSummary(lease: settings.lease).rows
+                rows = try? OperatorStore(connection: connection, table: table).queueSummary(lease: settings.lease).rows
             }
             let text = PrometheusText.render(totals.families(types: types, seconds: watch.seconds(), wallNow: Date().timeIntervalSince1970,
                                                              queue: rows ?? page.queue))
@@ -104,8 +108,8 @@ struct ListenRun {
         }
         if wantsMetrics { refreshMetrics(queue: true) }
 
-        notifier.ready(status: "listening on channel \(Listener.channel) (\(listener.source.source))")
-        log.info("listening", metadata: ["channel": .string(Listener.channel), "connection": .string(listener.source.source),
+        notifier.ready(status: "listening on channel \(listener.channel) (\(listener.source.source))")
+        log.info("listening", metadata: ["channel": .string(listener.channel), "connection": .string(listener.source.source),
                                          "poll_interval": .string(DurationText.format(options.pollInterval))])
 
         var nextWatchdog = 0.0
@@ -125,7 +129,7 @@ struct ListenRun {
                 nextStatus = now + 1
             }
         }
-        let statements = TableStatements()
+        let statements = TableStatements(table)
         let loop = ListenLoop(listener: listener, stop: stop, pollInterval: options.pollInterval,
                               maxRuntime: settings.maxRuntime, log: log)
         let hooks = ListenLoop.Hooks(
@@ -193,6 +197,23 @@ struct ListenRun {
         if wantsMetrics { refreshMetrics(queue: true) }
         log.info("listener stopped", metadata: ["stop": .string(reason.name), "claimed": .stringConvertible(totals.summary.claimed),
                                                 "completed": .stringConvertible(totals.summary.completed)])
+    }
+
+    /// A profile's table must have its notify trigger, as `migrate --table-profile` writes it
+    /// for the profile's names and words: without it the listener would hear nothing and claim
+    /// only at its backstop poll (job_queue's is checked by the schema version, at the first probe).
+    static func checkNotifyTrigger(_ profile: TableProfile?, table: JobTable, connection: Connection) throws(ExitCode) {
+        guard let profile, table != .jobQueue else { return }
+        let missing: [String]
+        do {
+            missing = try ProfileMigration.missingNotifyTrigger(profile, on: connection)
+        } catch {
+            throw ExitStatus.from(error)
+        }
+        guard missing.isEmpty else {
+            throw ExitStatus.fail(ExitStatus.configuration,
+                                  "table profile: \(profile.table) lacks the notify trigger --listen needs, as this profile writes it (\(missing.joined(separator: ", "))): run process-jobs migrate --table-profile FILE")
+        }
     }
 }
 

@@ -61,7 +61,7 @@ struct RunCommand: ParsableCommand {
     var every: String?
     @Option(name: .customLong("for"), parsing: .unconditional, help: ArgumentHelp("With --every: stop starting runs after this long (e.g. 55s for cron); default: until stopped.", valueName: "duration"))
     var window: String?
-    @Flag(help: "Stay running: claim as soon as a job becomes due (LISTEN on channel process_jobs), at the next run_at or lease expiry, and every --poll-interval (docs/listen.md).")
+    @Flag(help: "Stay running: claim as soon as a job becomes due (LISTEN on channel process_jobs, or the profile table's own), at the next run_at or lease expiry, and every --poll-interval (docs/listen.md).")
     var listen = false
     @Option(parsing: .unconditional, help: ArgumentHelp("With --listen: claim at least this often, for anything a notification missed (default 30s).", valueName: "duration"))
     var pollInterval: String?
@@ -106,9 +106,6 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ExitStatus.from(error)
         }
-        if profile != nil && request.listen.listen {
-            throw ExitStatus.fail(ExitStatus.usage, "--listen does not serve a --table-profile table yet: run it with --every instead")
-        }
         if request.dryRun {
             if request.listen.listen { throw ExitStatus.fail(ExitStatus.usage, "--dry-run shows one moment; drop --listen") }
             // Needs no token: nothing is sent.
@@ -138,7 +135,7 @@ struct RunCommand: ParsableCommand {
             // A listener runs until stopped: only an explicit --max-runtime ends it.
             if request.flags.maxRuntime == nil { settings.maxRuntime = nil }
             settings.heldRecheck = listenOptions.pollInterval
-            return try ListenRun(options: listenOptions, configuration: configuration, settings: settings, credentials: credentials,
+            return try ListenRun(options: listenOptions, profile: profile, configuration: configuration, settings: settings, credentials: credentials,
                                  metricsFile: request.metricsFile, common: common, log: log, environment: environment,
                                  reload: { reloaded($0, request: request, configuration: configuration, environment: environment, log: log) }).run()
         }

@@ -145,12 +145,19 @@ final class ProfileCommandTests: IntegrationTestCase {
         XCTAssertEqual(left, "old-pending,old-processing,young-complete,young-error")
     }
 
-    func testListenRefusesAProfile() throws {
+    /// A profile's table whose notify trigger is missing (or written for other words): the
+    /// listener would hear nothing, so it stops at start and says what to run.
+    func testListenNeedsTheProfilesNotifyTrigger() throws {
+        try db.execute(script: SeedTables.agentJobs)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("jobs")], environment: environment(app: nil)).status, 0)
+        try db.query("DROP TRIGGER jobs_pj_notify_inserted ON jobs")
         var environment = environment(app: nil)
         environment["PROCESS_JOBS_TABLE_PROFILE"] = path("jobs")
         let listen = try runBinary(["run", "--listen"], environment: environment)
-        XCTAssertEqual(listen.status, 64, listen.stderr)
-        XCTAssertTrue(listen.stderr.contains("--listen does not serve a --table-profile table yet"), listen.stderr)
+        XCTAssertEqual(listen.status, 78, listen.stderr)
+        let line = listen.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(line.contains("jobs lacks the notify trigger --listen needs") && line.contains("jobs_pj_notify_inserted")
+                      && line.contains("migrate --table-profile"), line)
     }
 
     func testCancelFailsAPendingRowAndMarksAProcessingOne() throws {
@@ -267,6 +274,49 @@ final class ProfileCommandTests: IntegrationTestCase {
                                 environment: environment(app: app))
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try db.query("SELECT status::text, result->>'aplusId' FROM jobs WHERE id = $1::uuid", [job]).values, [["completed", "p1-aplus"]])
+    }
+
+    /// The operations store names its ids (text, no default) and keeps epoch-millisecond times
+    /// with no default: enqueue makes the id (a uuid as text) and both times, as its app would,
+    /// prints the id, and a run sends the job and writes the table's own complete word.
+    func testEnqueueMakesTheIdAndTimesATableLeavesToItsApp() throws {
+        try db.execute(script: SeedTables.operations)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("operations")], environment: environment(app: nil)).status, 0)
+        let before = Int64(Date().timeIntervalSince1970 * 1000) - 1000
+        let result = try runBinary(["enqueue", "operation", "--table-profile", path("operations"),
+                                    "--payload", #"{"message": "Export the report", "metadata": {"projectId": "p1"}}"#],
+                                   environment: environment(app: nil))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let id = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotNil(UUID(uuidString: id), "a uuid as text: \(result.stdout)")
+        let row = try db.query("""
+            SELECT message, metadata->>'projectId', status, created_at, updated_at FROM operations WHERE id = $1
+            """, [id]).values
+        XCTAssertEqual(row.count, 1, "the row under the printed id")
+        XCTAssertEqual(Array(row[0][0..<3]), ["Export the report", "p1", "pending"])
+        let created = try XCTUnwrap(Int64(row[0][3] ?? "")), updated = try XCTUnwrap(Int64(row[0][4] ?? ""))
+        XCTAssertTrue(created >= before && created <= before + 60_000 && updated == created, "epoch ms: \(created), \(updated)")
+
+        let app = try startApp()
+        try app.setRules(#"[{"match": {"jobId": "\#(id)"}, "action": {"status": 200, "body": {"success": true}}}]"#)
+        let run = try runBinary(["run", "--table-profile", path("operations"), "--route", "operation=/api/process-aplus"],
+                                environment: environment(app: app))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try app.requests(forJob: id).count, 1, "sent under its id")
+        XCTAssertEqual(try db.query("SELECT status, locked_by FROM operations WHERE id = $1", [id]).values, [["complete", nil]])
+    }
+
+    /// An id process-jobs cannot make (an integer with no default or identity) is a one-line
+    /// configuration error, and nothing is inserted.
+    func testEnqueueRefusesAnIdItCannotMake() throws {
+        try db.execute(script: SeedTables.operations.replacingOccurrences(of: "id text PRIMARY KEY", with: "id integer PRIMARY KEY"))
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("operations")], environment: environment(app: nil)).status, 0)
+        let result = try runBinary(["enqueue", "operation", "--table-profile", path("operations"),
+                                    "--payload", #"{"message": "Export the report"}"#], environment: environment(app: nil))
+        XCTAssertEqual(result.status, 78, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("operations.id is integer with no default: enqueue makes uuid or text ids only"), result.stderr)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM operations").values[0][0], "0")
     }
 
     /// Row level security stays on: a runner role that is a member of service_role (without

@@ -27,6 +27,7 @@ final class TableSQLTests: XCTestCase {
                                Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue)]), "e4ee3148ce224428", "status's")
         XCTAssertEqual(digest([Queries.retryJobs(.jobQueue), Queries.retryFailed(.jobQueue)]), "efce4feb54208be6", "retry's")
         XCTAssertEqual(digest([Queries.cancelJobs(.jobQueue)]), "58e8baac54f35482", "cancel's")
+        XCTAssertEqual(digest([ListenQueries.trigger]), "3094cac5634abd7a", "listen mode's trigger on job_queue")
     }
 
     private static let documentColumns: [ProfileCatalog.Column] = [
@@ -109,5 +110,62 @@ final class TableSQLTests: XCTestCase {
         XCTAssertNil(problem(Self.documentColumns, quote))
         XCTAssertTrue(Queries.tick(TickShape(outcomes: false, claim: true), try TableSQL.make(quote, catalog: .init(columns: Self.documentColumns)).get())
             .contains("'it''s due'"))
+    }
+
+    /// job_queue keeps the released channel; each profile's table has its own, named for it and
+    /// within the 63 bytes a channel may have, however long the table's name.
+    func testEachTableHasItsOwnChannel() throws {
+        XCTAssertEqual(TableSQL.jobQueue.channel, "process_jobs")
+        XCTAssertEqual(TableSQL.unchecked(try profile("jobs")).channel, "process_jobs:jobs")
+        var long = try profile("jobs")
+        long.table = "app_schema." + String(repeating: "é", count: 31)
+        let channel = TableSQL.unchecked(long).channel
+        XCTAssertLessThanOrEqual(channel.utf8.count, 63)
+        XCTAssertEqual(channel, "process_jobs:" + String(repeating: "é", count: 20))
+    }
+
+    /// The notify trigger's function, as job_queue's, for the profile's quoted names and words:
+    /// a word compared untyped (the column's own type, enum or text), the table's channel.
+    func testTheNotifyTriggerIsWrittenForTheProfile() throws {
+        var profile = try profile("jobs")
+        profile.table = "app.Agent Jobs"
+        profile.status.pending = "it's due"
+        let t = TableSQL.unchecked(profile)
+        let body = ProfileNotifyTrigger.body(t)
+        XCTAssertTrue(body.contains(#"FROM new_jobs n WHERE n."status" = 'it''s due' AND n."run_at" <= now()"#), body)
+        XCTAssertTrue(body.contains(#"WHERE o."id" = n."id" AND o."status" = 'it''s due' AND o."run_at" <= now()"#), body)
+        XCTAssertTrue(body.contains("pg_notify('process_jobs:Agent Jobs', 'later')"), body)
+        XCTAssertEqual(ProfileNotifyTrigger.function(t).reference, #""app"."Agent Jobs_pj_notify_due""#)
+        let sql = ProfileMigration.sql(profile)
+        XCTAssertTrue(sql.contains(#"CREATE TRIGGER "Agent Jobs_pj_notify_updated" AFTER UPDATE ON "app"."Agent Jobs""#), sql)
+        XCTAssertTrue(sql.contains("to_regclass('\"app\".\"Agent Jobs\"') AND tgname = 'Agent Jobs_pj_notify_inserted'"), sql)
+    }
+
+    /// enqueue's id: the table's default when it has one, else a uuid (as text for a text id),
+    /// else nothing it can make.
+    func testEnqueueMakesAnIdOnlyWhereTheTableDoesNot() throws {
+        let operations = try profile("operations")
+        func newID(_ type: String, default hasDefault: Bool = false) throws -> TableSQL.NewID {
+            let columns: [ProfileCatalog.Column] = [
+                .init(name: "id", type: type, hasDefault: hasDefault), .init(name: "status", type: "text"),
+                .init(name: "message", type: "text"), .init(name: "result", type: "jsonb"), .init(name: "error", type: "text"),
+                .init(name: "metadata", type: "jsonb"), .init(name: "created_at", type: "bigint"), .init(name: "updated_at", type: "bigint"),
+            ] + Self.added
+            return try TableSQL.make(operations, catalog: .init(columns: columns)).get().newID
+        }
+        XCTAssertEqual(try newID("text"), .generated("gen_random_uuid()::text"))
+        XCTAssertEqual(try newID("uuid"), .generated("gen_random_uuid()"))
+        XCTAssertEqual(try newID("character varying(36)"), .generated("gen_random_uuid()::text"))
+        XCTAssertEqual(try newID("character varying(20)"), .cannotGenerate, "a uuid does not fit")
+        XCTAssertEqual(try newID("integer"), .cannotGenerate)
+        XCTAssertEqual(try newID("integer", default: true), .tableDefault)
+        XCTAssertEqual(TableSQL.jobQueue.newID, .tableDefault)
+        let columns: [ProfileCatalog.Column] = [
+            .init(name: "id", type: "text"), .init(name: "status", type: "text"), .init(name: "message", type: "text"),
+            .init(name: "result", type: "jsonb"), .init(name: "error", type: "text"), .init(name: "metadata", type: "jsonb"),
+            .init(name: "created_at", type: "bigint"), .init(name: "updated_at", type: "bigint"),
+        ] + Self.added
+        let insert = Queries.enqueue(try TableSQL.make(operations, catalog: .init(columns: columns)).get(), maxRetries: false, runAt: nil)
+        XCTAssertTrue(insert.hasPrefix(#"INSERT INTO "operations" ("id", "message", "metadata", "status", "created_at", "updated_at") VALUES (gen_random_uuid()::text, "#), insert)
     }
 }

@@ -1,18 +1,22 @@
 import Logging
 import PostgresClient
 
-/// The session connection `run --listen` LISTENs on: channel `process_jobs`, opened apart from
-/// the connection that claims, proven at every connect to receive what is sent (PoolerCheck),
-/// and reconnected with backoff when it is lost (ReconnectPolicy) without ending the process.
+/// The session connection `run --listen` LISTENs on: its table's channel (`process_jobs` for
+/// job_queue, `process_jobs:TABLE` for a profile's: JobTable.channel), opened apart from the
+/// connection that claims, proven at every connect to receive what is sent (PoolerCheck), and
+/// reconnected with backoff when it is lost (ReconnectPolicy) without ending the process.
 /// It owns no loop: the driver polls `descriptor` beside its other descriptors, wakes by
 /// `reconnectAt`, and calls `service()`; every event but `.idle` and `.down` means "claim now"
 /// (with the probe first, unless a notification said a job is due now).
 public final class Listener {
+    /// job_queue's channel, as released.
     public static let channel = "process_jobs"
     /// The trigger's payload for an INSERT of jobs due only later (ListenQueries.trigger).
     public static let laterPayload = "later"
 
     public let source: ListenDatabaseURL
+    /// The channel LISTENed to, and the pooler check's probe sent on.
+    public let channel: String
     private let timeout: Double
     private let probeWait: Double
     private let stop: Connection.StopCheck?
@@ -38,10 +42,11 @@ public final class Listener {
     /// `timeout` bounds connecting and each statement (--db-timeout); `probeWait` the listen
     /// check. `now` is a monotonic clock in seconds and `random` gives numbers in [0, 1) for
     /// the backoff's jitter.
-    public init(source: ListenDatabaseURL, timeout: Double, probeWait: Double = PoolerCheck.wait,
-                policy: ReconnectPolicy = .standard, stop: Connection.StopCheck?, log: Logger,
+    public init(source: ListenDatabaseURL, channel: String = Listener.channel, timeout: Double,
+                probeWait: Double = PoolerCheck.wait, policy: ReconnectPolicy = .standard, stop: Connection.StopCheck?, log: Logger,
                 now: @escaping () -> Double, random: @escaping () -> Double) {
         self.source = source
+        self.channel = channel
         self.timeout = timeout
         self.probeWait = probeWait
         self.policy = policy
@@ -108,7 +113,7 @@ public final class Listener {
         let listening = try Connection(conninfo: source.conninfo, timeout: timeout, stop: stop,
                                        applicationName: "process-jobs listen")
         do {
-            try listening.listen(Listener.channel)
+            try listening.listen(channel)
         } catch {
             // A pooler that refuses LISTEN outright is the same problem, with its reason.
             if error.isTransient { throw error }
@@ -132,6 +137,6 @@ public final class Listener {
     private func notify(_ payload: String) throws(PostgresError) {
         let notifier = try Connection(conninfo: source.conninfo, timeout: timeout, stop: stop,
                                       applicationName: "process-jobs listen check")
-        try notifier.query(ListenQueries.probe, [Listener.channel, payload])
+        try notifier.query(ListenQueries.probe, [channel, payload])
     }
 }

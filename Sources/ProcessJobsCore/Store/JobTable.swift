@@ -28,6 +28,16 @@ public struct JobTable: Sendable, Equatable {
         return nil
     }
 
+    /// Why `enqueue` cannot make a new row's id, as one line (exit 78: the table needs its app or
+    /// a default); nil when the table's default makes it or process-jobs generates a uuid.
+    public var newIDProblem: String? {
+        guard sql.newID == .cannotGenerate else { return nil }
+        return "\(profile.table).\(profile.id) is \(sql.idType) with no default: enqueue makes uuid or text ids only; give the column a default (or an identity) or insert the job from its app"
+    }
+
+    /// The channel its notify trigger sends on and `run --listen` LISTENs to.
+    public var channel: String { sql.channel }
+
     /// The id column is a uuid (job_queue's is): ids given on the command line must be UUIDs.
     public var idIsUUID: Bool { sql.idType == "uuid" }
 

@@ -206,7 +206,8 @@ extension Queries {
         return "INSERT INTO job_queue (\(columns)) VALUES (\(values)) RETURNING id::text"
     }
 
-    /// A new job in a profile's table: the type (when it is a column), the payload (its column,
+    /// A new job in a profile's table: a new id when the table has no default for it (a uuid, or
+    /// its text: TableSQL.newID), the type (when it is a column), the payload (its column,
     /// or each listed column from the object's field of that name, converted by
     /// jsonb_populate_record to the column's type), the user, the pending word, and created and
     /// updated times (epoch milliseconds too), then max_retries and run_at when given, numbered
@@ -217,6 +218,10 @@ extension Queries {
     static func enqueue(_ t: TableSQL, maxRetries: Bool, runAt: RunAt.Kind?) -> String {
         guard t != .jobQueue else { return enqueue(maxRetries: maxRetries, runAt: runAt) }
         var columns: [String] = [], values: [String] = []
+        if case .generated(let value) = t.newID {
+            columns.append(t.id(""))
+            values.append(value)
+        }
         if case .column(let name) = t.profile.jobType {
             columns.append(t.column("", name))
             values.append("$1")

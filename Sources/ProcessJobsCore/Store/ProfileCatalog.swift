@@ -1,3 +1,4 @@
+import FoundationEssentials
 import PostgresClient
 
 /// What the catalog says about a profile's table, and whether the profile fits it. Read once at
@@ -10,11 +11,14 @@ public struct ProfileCatalog: Sendable, Equatable {
         public var type: String
         /// The labels when the type is an enum, else nil.
         public var enumLabels: [String]?
+        /// A new row gets a value without being given one: a default, or an identity.
+        public var hasDefault: Bool
 
-        public init(name: String, type: String, enumLabels: [String]? = nil) {
+        public init(name: String, type: String, enumLabels: [String]? = nil, hasDefault: Bool = false) {
             self.name = name
             self.type = type
             self.enumLabels = enumLabels
+            self.hasDefault = hasDefault
         }
     }
 
@@ -29,13 +33,11 @@ public struct ProfileCatalog: Sendable, Equatable {
     public static func read(_ profile: TableProfile, connection: Connection) throws(PostgresError) -> ProfileCatalog {
         let parts = profile.table.split(separator: ".", maxSplits: 1).map(String.init)
         let (schema, table): (String?, String) = parts.count == 2 ? (parts[0], parts[1]) : (nil, profile.table)
-        var columns: [Column] = []
-        for row in try connection.query(ProfileQueries.columns, [schema, table]).values {
-            let name = row[0] ?? ""
-            if columns.last?.name != name {
-                columns.append(Column(name: name, type: row[1] ?? "", enumLabels: row[2] == "t" ? [] : nil))
-            }
-            if let label = row[3] { columns[columns.count - 1].enumLabels?.append(label) }
+        // An enum with no labels reads as no enum: it could hold none of the status words anyway.
+        let columns = try connection.query(ProfileQueries.columns, [schema, table]).values.map { row in
+            Column(name: row[0] ?? "", type: row[1] ?? "",
+                   enumLabels: row[2].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+                   hasDefault: row[3] == "t")
         }
         return ProfileCatalog(columns: columns)
     }

@@ -2,11 +2,12 @@ import PostgresClient
 
 /// `migrate --table-profile`: what the run needs added to a profile's table, beside what
 /// `Migration` makes (process_jobs' flow-control state, and job_queue, where failure jobs go).
-/// Additive and idempotent as that migration: each column and index only when missing, existing
+/// Additive and idempotent as that migration: each column, index and trigger only when missing (the
+/// notify trigger's function replaced when written for other names or words), existing
 /// columns, enum types, policies and rows left as they are (but a pending job's run_at, which
 /// starts at its creation so that its age reads true).
 public enum ProfileMigration {
-    /// The columns and indexes `profile` needs that its table lacks (empty: nothing to do).
+    /// The columns, indexes and notify trigger `profile` needs that its table lacks (empty: nothing to do).
     public static func missing(_ profile: TableProfile, on connection: Connection) throws(PostgresError) -> [String] {
         let present = Set(try ProfileCatalog.read(profile, connection: connection).columns.map(\.name))
         var missing = TableSQL.addedColumns.filter { !present.contains($0) }
@@ -14,7 +15,13 @@ public enum ProfileMigration {
         for index in indexes(table) where try connection.query("SELECT to_regclass($1) IS NULL", [index.reference]).values.first?.first == "t" {
             missing.append(index.name)
         }
-        return missing
+        return missing + (try ProfileNotifyTrigger.missing(table, on: connection))
+    }
+
+    /// What `run --listen` needs on `profile`'s table and it lacks: the notify trigger, or its
+    /// function written for other names or words (empty: it is in place).
+    public static func missingNotifyTrigger(_ profile: TableProfile, on connection: Connection) throws(PostgresError) -> [String] {
+        try ProfileNotifyTrigger.missing(TableSQL.unchecked(profile), on: connection)
     }
 
     /// The SQL, as `migrate --print --table-profile` shows it and `migrate` runs it.
@@ -49,6 +56,8 @@ public enum ProfileMigration {
             lines.append("        CREATE INDEX \(TableSQL.quoted(index.name)) ON \(t.table) \(index.definition);")
             lines.append("    END IF;")
         }
+        lines.append("    -- Wakes `run --listen --table-profile` (channel \(t.channel)); created only when missing.")
+        lines += ProfileNotifyTrigger.triggerLines(t)
         lines += ["END", "$profile$;", ""]
         return """
             -- process-jobs: what the run needs on \(profile.table) (--table-profile). Additive and idempotent:
@@ -56,6 +65,7 @@ public enum ProfileMigration {
             BEGIN;
             \(Migration.lockStatements[0]);
             \(Migration.lockStatements[1]);
+            \(ProfileNotifyTrigger.functionSQL(t))
             \(lines.joined(separator: "\n"))
             COMMIT;
 
@@ -78,26 +88,18 @@ public enum ProfileMigration {
     /// The partial indexes of the claim, the lease rescue and the fair claim (with a user column),
     /// each matching its statement's predicate and order.
     private static func indexes(_ t: TableSQL) -> [(name: String, reference: String, definition: String, why: String)] {
-        let parts = t.profile.table.split(separator: ".", maxSplits: 1).map(String.init)
-        let base = parts.last ?? t.profile.table
-        // Index names stay within 63 bytes, however long the table's name.
-        var stem = ""
-        for character in base where stem.utf8.count + character.utf8.count <= 40 { stem.append(character) }
-        func reference(_ name: String) -> String {
-            (parts.count == 2 ? TableSQL.quoted(parts[0]) + "." : "") + TableSQL.quoted(name)
-        }
         let type: String? = if case .column(let name) = t.profile.jobType { t.column("", name) } else { nil }
         let created = t.createdOrder("")
         var indexes = [
-            (name: stem + "_pj_claim_idx", why: "Serves the claim: pending jobs of one type, oldest first.",
+            (suffix: "_pj_claim_idx", why: "Serves the claim: pending jobs of one type, oldest first.",
              definition: "(\(([type, created] as [String?]).compactMap { $0 }.joined(separator: ", "))) WHERE \(t.status("")) = \(t.word(.pending))"),
-            (name: stem + "_pj_lease_idx", why: "Serves lease rescue and the count of live leases.",
+            (suffix: "_pj_lease_idx", why: "Serves lease rescue and the count of live leases.",
              definition: "(\(t.column("", "locked_until"))) WHERE \(t.status("")) = \(t.word(.processing))"),
         ]
         if let user = t.profile.user {
-            indexes.append((name: stem + "_pj_fair_idx", why: "Serves the fair claim: the next user with pending jobs of a type.",
+            indexes.append((suffix: "_pj_fair_idx", why: "Serves the fair claim: the next user with pending jobs of a type.",
                             definition: "(\(([type, "(coalesce(\(t.column("", user))::text, ''))", created] as [String?]).compactMap { $0 }.joined(separator: ", "))) WHERE \(t.status("")) = \(t.word(.pending))"))
         }
-        return indexes.map { (name: $0.name, reference: reference($0.name), definition: $0.definition, why: $0.why) }
+        return indexes.map { (name: t.added($0.suffix).name, reference: t.added($0.suffix).reference, definition: $0.definition, why: $0.why) }
     }
 }

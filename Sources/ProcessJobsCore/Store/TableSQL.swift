@@ -13,6 +13,8 @@ struct TableSQL: Sendable, Equatable {
     let table: String
     /// The id column's type (the outcome document names it).
     let idType: String
+    /// The id column has a default or is an identity: a new row gets its id from the table.
+    let idHasDefault: Bool
     let profile: TableProfile
     /// Bare names (job_queue, whose names are fixed and plain) or quoted ones.
     private let quoting: Bool
@@ -25,17 +27,18 @@ struct TableSQL: Sendable, Equatable {
     /// resultColumns' columns that are jsonb (the others are text).
     private let jsonResultColumns: Set<String>
 
-    static let jobQueue = TableSQL(profile: .jobQueue, quoting: false, idType: "uuid", statusType: nil,
+    static let jobQueue = TableSQL(profile: .jobQueue, quoting: false, idType: "uuid", idHasDefault: true, statusType: nil,
                                    payloadIsJSON: false, userNeedsCast: false, jsonResultColumns: [])
 
     /// The columns the run adds to a profile's table (`migrate --table-profile`).
     static let addedColumns = ["run_at", "locked_until", "locked_by", "locked_at", "retry_count", "max_retries", "cancelled_at"]
 
-    private init(profile: TableProfile, quoting: Bool, idType: String, statusType: String?, payloadIsJSON: Bool,
+    private init(profile: TableProfile, quoting: Bool, idType: String, idHasDefault: Bool, statusType: String?, payloadIsJSON: Bool,
                  userNeedsCast: Bool, jsonResultColumns: Set<String>) {
         self.profile = profile
         self.quoting = quoting
         self.idType = idType
+        self.idHasDefault = idHasDefault
         self.statusType = statusType
         self.payloadIsJSON = payloadIsJSON
         self.userNeedsCast = userNeedsCast
@@ -75,6 +78,7 @@ struct TableSQL: Sendable, Equatable {
         if case .column(let name) = profile.payload { payloadIsJSON = types[name]?.type == "json" }
         return .success(TableSQL(
             profile: profile, quoting: true, idType: types[profile.id]?.type ?? "text",
+            idHasDefault: types[profile.id]?.hasDefault ?? false,
             statusType: status?.enumLabels == nil ? nil : status?.type, payloadIsJSON: payloadIsJSON,
             userNeedsCast: profile.user.map { types[$0]?.type != "text" } ?? false,
             jsonResultColumns: Set(profile.resultColumns.values.filter { types[$0]?.type == "jsonb" })))
@@ -83,11 +87,35 @@ struct TableSQL: Sendable, Equatable {
     /// `profile`'s table spelt without the catalog (for the migration, which needs no enum cast:
     /// a partial index's predicate is stored with the label already of the column's type).
     static func unchecked(_ profile: TableProfile) -> TableSQL {
-        TableSQL(profile: profile, quoting: true, idType: "text", statusType: nil, payloadIsJSON: false,
+        TableSQL(profile: profile, quoting: true, idType: "text", idHasDefault: true, statusType: nil, payloadIsJSON: false,
                  userNeedsCast: false, jsonResultColumns: [])
     }
 
     // MARK: Names
+
+    /// The table's name without its schema, cut to 40 bytes: the stem of the indexes, trigger
+    /// and function process-jobs adds to it, whose names stay within 63 bytes.
+    var stem: String {
+        let base = profile.table.split(separator: ".", maxSplits: 1).last.map(String.init) ?? profile.table
+        var stem = ""
+        for character in base where stem.utf8.count + character.utf8.count <= 40 { stem.append(character) }
+        return stem
+    }
+
+    /// A name process-jobs adds to the table (index, trigger, function), in the table's schema.
+    func added(_ suffix: String) -> (name: String, reference: String) {
+        let parts = profile.table.split(separator: ".", maxSplits: 1).map(String.init)
+        let name = stem + suffix
+        return (name, (parts.count == 2 ? Self.quoted(parts[0]) + "." : "") + Self.quoted(name))
+    }
+
+    /// The channel the table's notify trigger sends on and its listeners LISTEN to. job_queue
+    /// keeps `process_jobs`, as released; a profile's table has its own, `process_jobs:STEM`,
+    /// so that no listener wakes for another table's jobs (two tables sharing a 40-byte stem
+    /// would share a channel: a wake that finds nothing, never a missed job).
+    var channel: String {
+        profile == .jobQueue ? Listener.channel : Listener.channel + ":" + stem
+    }
 
     /// A column of the table, by `alias` ("" for none, as in SET).
     func column(_ alias: String, _ name: String) -> String {
@@ -100,6 +128,28 @@ struct TableSQL: Sendable, Equatable {
     }
 
     func id(_ alias: String) -> String { column(alias, profile.id) }
+
+    /// What `enqueue` gives a new row's id.
+    enum NewID: Equatable {
+        /// The table's default (or identity) makes it.
+        case tableDefault
+        /// This expression makes it: a fresh uuid, as the column's type.
+        case generated(String)
+        /// The column has no default and is of a type process-jobs does not make ids of.
+        case cannotGenerate
+    }
+
+    /// A uuid for a uuid column, its text for a text one (the operations store names its ids so);
+    /// any other type without a default (an integer with no sequence) needs its app.
+    var newID: NewID {
+        if idHasDefault { return .tableDefault }
+        if idType == "uuid" { return .generated("gen_random_uuid()") }
+        let holdsUUIDText = switch idType {
+        case "text", "character varying": true
+        default: idType.hasPrefix("character varying(") && (Int(idType.dropFirst(18).dropLast()) ?? 0) >= 36
+        }
+        return holdsUUIDText ? .generated("gen_random_uuid()::text") : .cannotGenerate
+    }
     func idAs(_ alias: String) -> String { named(id(alias), "id") }
 
     /// The tick's rows carry ids as job_queue's uuid, or as text (a profile's id may be any type,
