@@ -20,14 +20,13 @@ struct ProcessJobs: ParsableCommand {
 
     static func main() {
         openStandardDescriptors()
-        // The timer's invocation (`process-jobs` or `process-jobs run`, as the systemd unit runs
-        // it with no PROCESS_JOBS_ARGS) has nothing to parse: every option takes its default.
+        // The timer's invocations (`process-jobs run`, as the systemd unit runs it with no
+        // PROCESS_JOBS_ARGS, or with a table profile) leave every other option at its default.
         // Skipping the parser there saves about 3 ms of an idle run's CPU (it reflects over every
         // option of the command several times per parse; docs/performance.md, "Idle run").
-        let arguments = CommandLine.arguments.dropFirst()
-        guard arguments.isEmpty || arguments == ["run"] else { return main(nil) }
+        guard let request = TimerInvocation.request(Array(CommandLine.arguments.dropFirst())) else { return main(nil) }
         do {
-            try RunCommand.run(RunRequest())
+            try RunCommand.run(request)
         } catch {
             exit(withError: error)
         }

@@ -306,6 +306,35 @@ final class ProfileCommandTests: IntegrationTestCase {
         XCTAssertEqual(try db.query("SELECT status, locked_by FROM operations WHERE id = $1", [id]).values, [["complete", nil]])
     }
 
+    /// A profile's timer invocation (`run --table-profile F --route T=URL --route-token T=FILE`)
+    /// skips the argument parser; each spelling of it runs as the parsed one would, and a form
+    /// it does not know still gets the parser's usage error.
+    func testTheTimersProfileInvocationRunsInEverySpelling() throws {
+        try db.execute(script: SeedTables.operations)
+        XCTAssertEqual(try runBinary(["migrate", "--table-profile", path("operations")], environment: environment(app: nil)).status, 0)
+        let app = try startApp(), webhook = try startApp(token: "route-secret")
+        let token = NSTemporaryDirectory() + "pj-route-token-\(UUID().uuidString)"
+        try "route-secret\n".write(toFile: token, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: token) }
+        try webhook.setRules(#"[{"match": {"path": "/api/process-aplus"}, "action": {"status": 200, "body": {"success": true}}}]"#)
+        let route = "operation=\(webhook.url)/api/process-aplus"
+        for arguments in [["run", "--table-profile", path("operations"), "--route", route, "--route-token", "operation=\(token)"],
+                          ["--table-profile=\(path("operations"))", "--route=\(route)", "--route-token=operation=\(token)"]] {
+            let enqueued = try runBinary(["enqueue", "operation", "--table-profile", path("operations"), "--payload", #"{"message": "m"}"#],
+                                         environment: environment(app: nil))
+            XCTAssertEqual(enqueued.status, 0, enqueued.stderr)
+            let id = enqueued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let run = try runBinary(arguments, environment: environment(app: app))
+            XCTAssertEqual(run.status, 0, "\(arguments): \(run.stderr)")
+            XCTAssertEqual(try webhook.requests(forJob: id).map { $0.headers["authorization"] }, ["Bearer route-secret"], "\(arguments)")
+            XCTAssertEqual(try db.query("SELECT status FROM operations WHERE id = $1", [id]).values, [["complete"]])
+        }
+        for arguments in [["run", "--table-profile"], ["run", "--route", "--table-profile", path("operations")]] {
+            let refused = try runBinary(arguments, environment: environment(app: app))
+            XCTAssertEqual(refused.status, 64, "\(arguments): \(refused.stderr)")
+        }
+    }
+
     /// An id process-jobs cannot make (an integer with no default or identity) is a one-line
     /// configuration error, and nothing is inserted.
     func testEnqueueRefusesAnIdItCannotMake() throws {
