@@ -129,23 +129,22 @@ END
 $migration$;
 
 -- Listen mode (`run --listen`): a notification on channel process_jobs when a job becomes
--- due now; statement-level, so a bulk insert sends one. The function is replaced, the
--- triggers are created only when missing.
+-- due now; a bulk insert sends one, and the runs' own updates call nothing. The functions
+-- are replaced, the triggers created only when missing.
 CREATE OR REPLACE FUNCTION process_jobs_notify_due() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
-            PERFORM pg_notify('process_jobs', '');
-        ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
-            PERFORM pg_notify('process_jobs', 'later');
-        END IF;
-    ELSIF EXISTS (SELECT 1 FROM new_jobs n
-                  WHERE n.status = 'pending' AND n.run_at <= now()
-                    AND NOT EXISTS (SELECT 1 FROM old_jobs o
-                                    WHERE o.id = n.id AND o.status = 'pending' AND o.run_at <= now())) THEN
+    IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
         PERFORM pg_notify('process_jobs', '');
+    ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
+        PERFORM pg_notify('process_jobs', 'later');
     END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION process_jobs_notify_due_again() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_notify('process_jobs', '');
     RETURN NULL;
 END $$;
 DO $$
@@ -155,10 +154,15 @@ BEGIN
             REFERENCING NEW TABLE AS new_jobs
             FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due();
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_updated') THEN
-        CREATE TRIGGER job_queue_notify_updated AFTER UPDATE ON job_queue
-            REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
-            FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due();
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_updated') THEN
+        DROP TRIGGER job_queue_notify_updated ON job_queue;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_due_again') THEN
+        CREATE TRIGGER job_queue_notify_due_again AFTER UPDATE ON job_queue
+            FOR EACH ROW
+            WHEN (NEW.status = 'pending' AND NEW.run_at <= now()
+                  AND NOT coalesce(OLD.status = 'pending' AND OLD.run_at <= now(), false))
+            EXECUTE FUNCTION process_jobs_notify_due_again();
     END IF;
 END $$;
 

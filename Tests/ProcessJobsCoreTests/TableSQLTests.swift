@@ -27,7 +27,7 @@ final class TableSQLTests: XCTestCase {
                                Queries.routeStates(.jobQueue), Queries.topDueUsers(.jobQueue)]), "e4ee3148ce224428", "status's")
         XCTAssertEqual(digest([Queries.retryJobs(.jobQueue), Queries.retryFailed(.jobQueue)]), "efce4feb54208be6", "retry's")
         XCTAssertEqual(digest([Queries.cancelJobs(.jobQueue)]), "58e8baac54f35482", "cancel's")
-        XCTAssertEqual(digest([ListenQueries.trigger]), "3094cac5634abd7a", "listen mode's trigger on job_queue")
+        XCTAssertEqual(digest([ListenQueries.trigger]), "ef498d869db97655", "listen mode's triggers on job_queue (UPDATE row-level since 2026-12-02)")
     }
 
     private static let documentColumns: [ProfileCatalog.Column] = [
@@ -124,20 +124,24 @@ final class TableSQLTests: XCTestCase {
         XCTAssertEqual(channel, "process_jobs:" + String(repeating: "é", count: 20))
     }
 
-    /// The notify trigger's function, as job_queue's, for the profile's quoted names and words:
-    /// a word compared untyped (the column's own type, enum or text), the table's channel.
+    /// The notify triggers, as job_queue's, for the profile's quoted names and words: a word
+    /// compared untyped (the column's own type, enum or text), the table's channel; the UPDATE's
+    /// row-level, its WHEN deciding before any call.
     func testTheNotifyTriggerIsWrittenForTheProfile() throws {
         var profile = try profile("jobs")
         profile.table = "app.Agent Jobs"
         profile.status.pending = "it's due"
         let t = TableSQL.unchecked(profile)
-        let body = ProfileNotifyTrigger.body(t)
-        XCTAssertTrue(body.contains(#"FROM new_jobs n WHERE n."status" = 'it''s due' AND n."run_at" <= now()"#), body)
-        XCTAssertTrue(body.contains(#"WHERE o."id" = n."id" AND o."status" = 'it''s due' AND o."run_at" <= now()"#), body)
-        XCTAssertTrue(body.contains("pg_notify('process_jobs:Agent Jobs', 'later')"), body)
-        XCTAssertEqual(ProfileNotifyTrigger.function(t).reference, #""app"."Agent Jobs_pj_notify_due""#)
+        let inserted = ProfileNotifyTrigger.inserted(t)
+        XCTAssertTrue(inserted.body.contains(#"FROM new_jobs n WHERE n."status" = 'it''s due' AND n."run_at" <= now()"#), inserted.body)
+        XCTAssertTrue(inserted.body.contains("pg_notify('process_jobs:Agent Jobs', 'later')"), inserted.body)
+        XCTAssertEqual(inserted.reference, #""app"."Agent Jobs_pj_notify_due""#)
+        XCTAssertTrue(ProfileNotifyTrigger.dueAgain(t).body.contains("pg_notify('process_jobs:Agent Jobs', '')"))
         let sql = ProfileMigration.sql(profile)
-        XCTAssertTrue(sql.contains(#"CREATE TRIGGER "Agent Jobs_pj_notify_updated" AFTER UPDATE ON "app"."Agent Jobs""#), sql)
+        XCTAssertTrue(sql.contains(#"CREATE TRIGGER "Agent Jobs_pj_notify_due_again" AFTER UPDATE ON "app"."Agent Jobs" FOR EACH ROW "#
+                                   + #"WHEN (NEW."status" = 'it''s due' AND NEW."run_at" <= now() "#
+                                   + #"AND NOT coalesce(OLD."status" = 'it''s due' AND OLD."run_at" <= now(), false))"#), sql)
+        XCTAssertTrue(sql.contains(#"DROP TRIGGER "Agent Jobs_pj_notify_updated" ON "app"."Agent Jobs";"#), sql)
         XCTAssertTrue(sql.contains("to_regclass('\"app\".\"Agent Jobs\"') AND tgname = 'Agent Jobs_pj_notify_inserted'"), sql)
     }
 

@@ -6,38 +6,43 @@ enum ListenQueries {
     /// payload that is not theirs (probes carry PoolerCheck.payloadPrefix).
     static let probe = "SELECT pg_notify($1, $2)"
 
-    /// The trigger that notifies channel process_jobs when a job becomes due now: an INSERT of a
+    /// The triggers that notify channel process_jobs when a job becomes due now: an INSERT of a
     /// pending row with run_at <= now(), or an UPDATE that makes a row so (back to pending, or
     /// run_at moved into the past). For the migration script (no parameters, run once).
     ///
-    /// Statement-level, over transition tables: a bulk INSERT of 100,000 rows fires it once and
-    /// sends one notification (the EXISTS stops at the first due row), where a row-level
-    /// trigger would run 100,000 times. The payload is empty: a listener only needs to know
-    /// that claiming may find something; the claim decides what. An INSERT of jobs due only
-    /// later (scheduled by the app) notifies with payload 'later': a listener's probe then
-    /// learns the earliest run_at and it sleeps until then, not until its backstop poll.
+    /// The INSERT's is statement-level, over a transition table: a bulk INSERT of 100,000 rows
+    /// fires it once and sends one notification (the EXISTS stops at the first due row). The
+    /// payload is empty: a listener only needs to know that claiming may find something; the
+    /// claim decides what. An INSERT of jobs due only later (scheduled by the app) notifies with
+    /// payload 'later': a listener's probe then learns the earliest run_at and it sleeps until
+    /// then, not until its backstop poll.
+    ///
+    /// The UPDATE's is row-level with a WHEN clause, checked by the server for each row without
+    /// calling anything: every tick updates the rows it claims and records, none of which becomes
+    /// due, and a statement-level trigger's transition tables held them all (a third of a
+    /// listener's drain). A bulk update that makes many rows due calls the function per row, and
+    /// their identical notifications are merged into one at commit.
     ///
     /// Concurrency: NOTIFY is delivered at commit, so a listener woken by it sees the rows; a
-    /// rolled-back statement notifies nobody; notifications of one transaction are merged. The
-    /// function and triggers are created only when missing (pg_trigger), so running the
-    /// migration again takes no lock on job_queue. Transition tables need PostgreSQL 10; one
-    /// trigger per event because a trigger with transition tables may have only one.
+    /// rolled-back statement notifies nobody. The functions are replaced, the triggers created
+    /// only when missing (pg_trigger), so running the migration again takes no lock on
+    /// job_queue; the statement-level UPDATE trigger earlier migrations made is dropped once.
+    /// Transition tables need PostgreSQL 10.
     static let trigger = """
         CREATE OR REPLACE FUNCTION process_jobs_notify_due() RETURNS trigger
         LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
         BEGIN
-            IF TG_OP = 'INSERT' THEN
-                IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
-                    PERFORM pg_notify('process_jobs', '');
-                ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
-                    PERFORM pg_notify('process_jobs', 'later');
-                END IF;
-            ELSIF EXISTS (SELECT 1 FROM new_jobs n
-                          WHERE n.status = 'pending' AND n.run_at <= now()
-                            AND NOT EXISTS (SELECT 1 FROM old_jobs o
-                                            WHERE o.id = n.id AND o.status = 'pending' AND o.run_at <= now())) THEN
+            IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending' AND run_at <= now()) THEN
                 PERFORM pg_notify('process_jobs', '');
+            ELSIF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'pending') THEN
+                PERFORM pg_notify('process_jobs', 'later');
             END IF;
+            RETURN NULL;
+        END $$;
+        CREATE OR REPLACE FUNCTION process_jobs_notify_due_again() RETURNS trigger
+        LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+        BEGIN
+            PERFORM pg_notify('process_jobs', '');
             RETURN NULL;
         END $$;
         DO $$
@@ -47,10 +52,15 @@ enum ListenQueries {
                     REFERENCING NEW TABLE AS new_jobs
                     FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due();
             END IF;
-            IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_updated') THEN
-                CREATE TRIGGER job_queue_notify_updated AFTER UPDATE ON job_queue
-                    REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
-                    FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due();
+            IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_updated') THEN
+                DROP TRIGGER job_queue_notify_updated ON job_queue;
+            END IF;
+            IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = 'job_queue_notify_due_again') THEN
+                CREATE TRIGGER job_queue_notify_due_again AFTER UPDATE ON job_queue
+                    FOR EACH ROW
+                    WHEN (NEW.status = 'pending' AND NEW.run_at <= now()
+                          AND NOT coalesce(OLD.status = 'pending' AND OLD.run_at <= now(), false))
+                    EXECUTE FUNCTION process_jobs_notify_due_again();
             END IF;
         END $$;
         """

@@ -214,8 +214,8 @@ public enum Migration {
         $migration$;
 
         -- Listen mode (`run --listen`): a notification on channel process_jobs when a job becomes
-        -- due now; statement-level, so a bulk insert sends one. The function is replaced, the
-        -- triggers are created only when missing.
+        -- due now; a bulk insert sends one, and the runs' own updates call nothing. The functions
+        -- are replaced, the triggers created only when missing.
         \(ListenQueries.trigger)
         """
 

@@ -89,6 +89,48 @@ final class ListenTriggerTests: IntegrationTestCase {
         XCTAssertEqual(try db.count(where: "job_type = 'bulk'"), 100_000)
     }
 
+    /// The ticks' updates (claimed, recorded) make nothing due: the UPDATE trigger's WHEN turns
+    /// them away before any call, where a statement-level trigger ran for each and held their
+    /// rows. A bulk update back to pending calls it per row and still sends one notification.
+    func testATicksUpdatesCallNothingAndABulkRetrySendsOne() throws {
+        try db.insertJobs("bulk", count: 500)
+        _ = try notificationsSoFar()
+        func calls(_ update: String) throws -> String? {
+            try db.query("BEGIN")
+            try db.query("SET LOCAL track_functions = 'all'")
+            try db.query(update)
+            let calls = try db.query("SELECT pg_stat_get_xact_function_calls('process_jobs_notify_due_again'::regproc)").values[0][0]
+            try db.query("COMMIT")
+            return calls
+        }
+        XCTAssertEqual(try calls("UPDATE job_queue SET status = 'processing', locked_by = 'x', locked_until = now() + interval '1 minute'"), nil,
+                       "a claim: not called")
+        XCTAssertEqual(try calls("UPDATE job_queue SET status = 'completed', locked_by = NULL, locked_until = NULL"), nil, "a record: not called")
+        XCTAssertEqual(try notificationsSoFar(), [])
+        XCTAssertEqual(try calls("UPDATE job_queue SET status = 'pending'"), "500", "a bulk retry: once per row")
+        XCTAssertEqual(try notificationsSoFar().count, 1, "merged into one at commit")
+    }
+
+    /// A database migrated before the UPDATE trigger was row-level: the statement-level one is
+    /// dropped, the row-level one made, and an update back to pending still notifies once.
+    func testTheScriptReplacesTheStatementLevelUpdateTrigger() throws {
+        try db.query("DROP TRIGGER job_queue_notify_due_again ON job_queue")
+        try db.query("""
+            CREATE TRIGGER job_queue_notify_updated AFTER UPDATE ON job_queue
+                REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+                FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due()
+            """)
+        try db.execute(script: ListenQueries.trigger)
+        XCTAssertEqual(try db.query("""
+            SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'job_queue'::regclass AND NOT tgisinternal
+            """).values[0][0], "job_queue_notify_due_again,job_queue_notify_inserted")
+        let id = try insertJob()
+        try db.query("UPDATE job_queue SET status = 'processing' WHERE id = $1", [id])
+        _ = try notificationsSoFar()
+        try db.query("UPDATE job_queue SET status = 'pending' WHERE id = $1", [id])
+        XCTAssertEqual(try notificationsSoFar().count, 1)
+    }
+
     func testTheScriptRunsAgainWithoutChange() throws {
         try db.execute(script: ListenQueries.trigger)
         let triggers = try db.query("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'job_queue'::regclass AND tgname LIKE 'job_queue_notify_%'")

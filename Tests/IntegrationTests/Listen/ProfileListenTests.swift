@@ -208,7 +208,7 @@ final class ProfileListenTests: IntegrationTestCase {
             XCTAssertTrue(first.stderr.contains("\(t.stem)_pj_notify_inserted"), first.stderr)
             XCTAssertEqual(try db.query("""
                 SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = \(TableSQL.literal(t.table))::regclass AND NOT tgisinternal
-                """).values[0][0], "\(t.stem)_pj_notify_inserted,\(t.stem)_pj_notify_updated")
+                """).values[0][0], "\(t.stem)_pj_notify_due_again,\(t.stem)_pj_notify_inserted")
 
             let app = try Connection(conninfo: databaseURL)
             try app.query("BEGIN")
