@@ -48,6 +48,27 @@ final class MigrationTests: IntegrationTestCase {
         XCTAssertEqual(try db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'job_queue'").values[0][0], columns)
     }
 
+    /// A database migrated before listen mode's UPDATE trigger became row-level (same schema
+    /// version): `migrate` has that to do, replaces the trigger, and is then up to date.
+    func testAnEarlierStatementLevelUpdateTriggerIsReplaced() throws {
+        XCTAssertEqual(try runBinary(["migrate"], environment: ["DATABASE_URL": databaseURL]).status, 0)
+        try db.query("DROP TRIGGER job_queue_notify_due_again ON job_queue")
+        try db.query("""
+            CREATE TRIGGER job_queue_notify_updated AFTER UPDATE ON job_queue
+                REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+                FOR EACH STATEMENT EXECUTE FUNCTION process_jobs_notify_due()
+            """)
+        let upgrade = try runBinary(["migrate", "--log-format", "json"], environment: ["DATABASE_URL": databaseURL])
+        XCTAssertEqual(upgrade.status, 0, upgrade.stderr)
+        XCTAssertTrue(upgrade.stderr.contains("schema migrated") && upgrade.stderr.contains("job_queue_notify_due_again"), upgrade.stderr)
+        XCTAssertEqual(try db.query("""
+            SELECT string_agg(tgname || ' ' || (tgtype & 1 = 1), ',' ORDER BY tgname) FROM pg_trigger
+            WHERE tgrelid = 'job_queue'::regclass AND NOT tgisinternal
+            """).values[0][0], "job_queue_notify_due_again true,job_queue_notify_inserted false", "the UPDATE's row-level, the INSERT's per statement")
+        let again = try runBinary(["migrate", "--log-format", "json"], environment: ["DATABASE_URL": databaseURL])
+        XCTAssertTrue(again.stderr.contains("already up to date"), again.stderr)
+    }
+
     func testOriginalFunctionsStillWorkAfterMigration() throws {
         try db.execute(script: Migration.sql)
         let id = try db.insertJob("generate-image")

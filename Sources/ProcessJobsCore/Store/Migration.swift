@@ -10,6 +10,8 @@ public enum Migration {
     public static let indexes = ["job_queue_claim_idx", "job_queue_lease_idx", "job_queue_fair_idx"]
     /// Flow control's tables, in a schema of their own (never exposed through Supabase's Data API).
     public static let tables = ["process_jobs.schema_version", "process_jobs.route_state", "process_jobs.route_pause"]
+    /// Listen mode's triggers on job_queue (ListenQueries.trigger).
+    public static let triggers = ["job_queue_notify_inserted", "job_queue_notify_due_again"]
 
     /// `locked_by` of a job the Edge Function holds through the redefined functions.
     public static let edgeFunctionLockedBy = "edge-function:process-jobs"
@@ -286,6 +288,9 @@ public enum Migration {
         let missing = try missing(on: connection)
         var plan = Plan()
         plan.changes = missing.contains("id") ? ["job_queue table"] + addedColumns + indexes + tables : missing
+        if !missing.contains("id") {
+            plan.changes += try connection.query(Queries.missingTriggers, [PostgresArray.literal(triggers)]).values.compactMap { $0[0] }
+        }
         for function in try outdatedFunctions(on: connection) {
             if let owner = function.foreignOwner, !missing.contains("id") {
                 plan.skipped[function.signature] = owner

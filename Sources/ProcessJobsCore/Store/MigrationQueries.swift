@@ -15,6 +15,16 @@ extension Queries {
         WHERE to_regclass(i.name) IS NULL
         """
 
+    /// Of listen mode's triggers $1 (names), those job_queue lacks: a migration before the
+    /// UPDATE's became row-level has the other one, so `migrate` has work though the schema
+    /// version is the same (the runs do not depend on which trigger notifies).
+    ///
+    /// Concurrency: a catalog read, no lock.
+    static let missingTriggers = """
+        SELECT t.name FROM unnest($1::text[]) AS t(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('job_queue') AND tgname = t.name)
+        """
+
     /// The schema version `migrate` recorded (0 when none is). Only sent once the table exists.
     ///
     /// Concurrency: a plain read of one row, no lock.
