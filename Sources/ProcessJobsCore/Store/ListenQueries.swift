@@ -19,8 +19,8 @@ enum ListenQueries {
     ///
     /// The UPDATE's is row-level with a WHEN clause, checked by the server for each row without
     /// calling anything: every tick updates the rows it claims and records, none of which becomes
-    /// due, and a statement-level trigger's transition tables held them all (a third of a
-    /// listener's drain). A bulk update that makes many rows due calls the function per row, and
+    /// due, and a statement-level trigger ran for each and held them all in its transition
+    /// tables (docs/listen.md has what that cost). A bulk update that makes many rows due calls the function per row, and
     /// their identical notifications are merged into one at commit.
     ///
     /// Concurrency: NOTIFY is delivered at commit, so a listener woken by it sees the rows; a
